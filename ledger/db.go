@@ -1,0 +1,172 @@
+// Package ledger keeps the cooperative's double-entry books: accounts,
+// journals and their entries, balances and the rules that guard them. It runs
+// the same code on PostgreSQL (production) and on an embedded SQLite file
+// (a laptop, a demo, a single small cooperative).
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"        // PostgreSQL driver
+	"github.com/pressly/goose/v3" // versioned migrations
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // embedded SQLite driver, no cgo
+)
+
+// Dialect names the SQL database behind a DB.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is the database handle shared by ledger and members. Queries are
+// written once with `?` placeholders and rebound for the dialect.
+type DB struct {
+	*sqlx.DB
+	Dialect Dialect
+}
+
+// OpenPostgres connects to a PostgreSQL database given as a postgres:// URL.
+func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+	x, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	x.SetMaxOpenConns(40)
+	x.SetMaxIdleConns(40)
+	x.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{DB: x, Dialect: Postgres}
+	if err := db.PingContext(ctx); err != nil {
+		x.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return db, nil
+}
+
+// OpenSQLite opens (creating if needed) the embedded database file at path.
+// Times are stored as integer microseconds so they compare numerically, and
+// every transaction begins IMMEDIATE so writers queue instead of failing.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(30000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	q.Set("_time_integer_format", "unix_micro")
+	q.Set("_inttotime", "1")
+	x, err := sqlx.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	x.SetMaxOpenConns(8)
+	db := &DB{DB: x, Dialect: SQLite}
+	if err := db.PingContext(ctx); err != nil {
+		x.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Migrate applies every embedded migration not yet applied. On PostgreSQL a
+// session advisory lock keeps several starting instances from racing.
+func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return err
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	dialect := goose.DialectSQLite3
+	if db.Dialect == Postgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db.DB.DB, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("prepare migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", db.Dialect, err)
+	}
+	for _, r := range results {
+		if log != nil {
+			log.Info("migration applied", "version", r.Source.Version, "file", filepath.Base(r.Source.Path))
+		}
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction, committing if fn returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// IsEmpty reports whether no cooperative exists yet (a fresh install).
+func (db *DB) IsEmpty(ctx context.Context) (bool, error) {
+	var n int
+	if err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM cooperatives`); err != nil {
+		return false, fmt.Errorf("count cooperatives: %w", err)
+	}
+	return n == 0, nil
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation in
+// either dialect. It inspects driver error codes, not message text.
+func IsUniqueViolation(err error) bool {
+	type pqCode interface{ SQLState() string }
+	var pe pqCode
+	if errors.As(err, &pe) {
+		return pe.SQLState() == "23505"
+	}
+	type sqliteCode interface{ Code() int }
+	var se sqliteCode
+	if errors.As(err, &se) {
+		// SQLITE_CONSTRAINT_UNIQUE (2067) and SQLITE_CONSTRAINT_PRIMARYKEY (1555).
+		return se.Code() == 2067 || se.Code() == 1555
+	}
+	return false
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+var _ = sql.ErrNoRows

@@ -1,0 +1,399 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Sentinel errors; callers choose what to show a member with errors.Is.
+var (
+	ErrInsufficientFunds   = errors.New("insufficient funds")
+	ErrEquityLocked        = errors.New("pokok and wajib savings cannot be debited while the member is active")
+	ErrIdempotencyConflict = errors.New("idempotency key reused with a different request")
+	ErrInvalidJournal      = errors.New("invalid journal")
+	ErrCrossCooperative    = errors.New("accounts of another cooperative")
+	ErrNotFound            = errors.New("not found")
+)
+
+// AccountKind says what an account is for.
+type AccountKind string
+
+// Member accounts.
+const (
+	Pokok         AccountKind = "pokok"          // membership share (equity)
+	Wajib         AccountKind = "wajib"          // mandatory savings (equity)
+	Sukarela      AccountKind = "sukarela"       // voluntary savings, withdrawable
+	LoanPrincipal AccountKind = "loan_principal" // receivable, one per loan
+)
+
+// Cooperative accounts.
+const (
+	Till           AccountKind = "till"           // a teller's cash drawer
+	CollectorCash  AccountKind = "collector_cash" // a field collector's cash in hand
+	Vault          AccountKind = "vault"
+	InterestIncome AccountKind = "interest_income"
+	PenaltyIncome  AccountKind = "penalty_income"
+	FeeIncome      AccountKind = "fee_income"
+	OpeningEquity  AccountKind = "opening_equity"
+	Clearing       AccountKind = "clearing"
+)
+
+// MemberAccountKinds are created for every member.
+var MemberAccountKinds = []AccountKind{Pokok, Wajib, Sukarela}
+
+// CoopAccountKinds are created for every cooperative.
+var CoopAccountKinds = []AccountKind{Vault, InterestIncome, PenaltyIncome, FeeIncome, OpeningEquity, Clearing}
+
+// rules: which side makes an account grow, and whether it may go below zero.
+func (k AccountKind) rules() (normal string, bounded bool) {
+	switch k {
+	case Pokok, Wajib, Sukarela:
+		return "credit", true
+	case LoanPrincipal, Till, CollectorCash, Vault:
+		return "debit", true
+	case InterestIncome, PenaltyIncome, FeeIncome, OpeningEquity:
+		return "credit", false
+	default:
+		return "debit", false
+	}
+}
+
+// Posting moves Amount from one account to another: From is debited, To is
+// credited. A journal built from postings cannot be unbalanced.
+type Posting struct {
+	From, To int64 // account ids
+	Amount   int64 // whole rupiah, > 0
+}
+
+// Journal is one atomic, balanced set of postings in one cooperative.
+type Journal struct {
+	CooperativeID int64
+	Key           string // idempotency key, unique per cooperative
+	Kind          string // e.g. "opening", "deposit", "repayment"
+	Memo          string
+	Actor         string // who caused it ("member:12", "staff:3", "import")
+	Postings      []Posting
+}
+
+// Ledger posts journals and answers balance questions.
+type Ledger struct {
+	db  *DB
+	now func() time.Time
+}
+
+// New returns a Ledger over db. now is the clock (time.Now in production).
+func New(db *DB, now func() time.Time) *Ledger {
+	if now == nil {
+		now = time.Now
+	}
+	return &Ledger{db: db, now: now}
+}
+
+// DB returns the database the ledger writes to.
+func (l *Ledger) DB() *DB { return l.db }
+
+func (j Journal) validate() error {
+	if j.CooperativeID <= 0 {
+		return fmt.Errorf("%w: no cooperative", ErrInvalidJournal)
+	}
+	if strings.TrimSpace(j.Key) == "" || len(j.Key) > 200 {
+		return fmt.Errorf("%w: idempotency key must be 1-200 characters", ErrInvalidJournal)
+	}
+	if j.Kind == "" {
+		return fmt.Errorf("%w: no kind", ErrInvalidJournal)
+	}
+	if len(j.Postings) == 0 {
+		return fmt.Errorf("%w: no postings", ErrInvalidJournal)
+	}
+	for i, p := range j.Postings {
+		if p.Amount <= 0 {
+			return fmt.Errorf("%w: posting %d amount %d is not positive", ErrInvalidJournal, i, p.Amount)
+		}
+		if p.From == p.To {
+			return fmt.Errorf("%w: posting %d moves money from an account to itself", ErrInvalidJournal, i)
+		}
+	}
+	return nil
+}
+
+// requestHash identifies what a journal asks for, so a reused key with a
+// different request is told apart from a retry.
+func (j Journal) requestHash() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d|%s|%s", j.CooperativeID, j.Kind, j.Memo)
+	for _, p := range j.Postings {
+		fmt.Fprintf(&b, "|%d>%d:%d", p.From, p.To, p.Amount)
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// Post writes j in its own transaction and returns the journal id. Posting
+// the same key with the same request again returns the original id; the same
+// key with a different request fails with ErrIdempotencyConflict.
+func (l *Ledger) Post(ctx context.Context, j Journal) (int64, error) {
+	var id int64
+	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = PostTx(ctx, tx, j, l.now())
+		return err
+	})
+	return id, err
+}
+
+type accountRow struct {
+	ID            int64          `db:"id"`
+	CooperativeID int64          `db:"cooperative_id"`
+	Kind          string         `db:"kind"`
+	Normal        string         `db:"normal"`
+	Bounded       bool           `db:"bounded"`
+	MemberStatus  sql.NullString `db:"member_status"`
+}
+
+const insertJournalSQL = `INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, actor, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cooperative_id, idem_key) DO NOTHING RETURNING id`
+
+const existingJournalSQL = `SELECT id, request_hash FROM journals WHERE cooperative_id = ? AND idem_key = ?`
+
+const accountsForPostSQL = `SELECT a.id, a.cooperative_id, a.kind, a.normal, a.bounded, m.status AS member_status
+FROM accounts a LEFT JOIN members m ON m.id = a.member_id WHERE a.id IN (%s)`
+
+const applyDeltaSQL = `UPDATE accounts SET balance = balance + ? WHERE id = ? AND (bounded = ? OR balance + ? >= 0)`
+
+const insertEntrySQL = `INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount) VALUES (?, ?, ?, ?, ?)`
+
+// PostTx writes j inside tx (so callers can add an outbox row or a
+// domain row in the same transaction). now is the one timestamp of the
+// transaction.
+func PostTx(ctx context.Context, tx *sqlx.Tx, j Journal, now time.Time) (int64, error) {
+	if err := j.validate(); err != nil {
+		return 0, err
+	}
+	hash := j.requestHash()
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(insertJournalSQL),
+		j.CooperativeID, j.Key, hash, j.Kind, j.Memo, j.Actor, now.UTC())
+	if errors.Is(err, sql.ErrNoRows) {
+		var prev struct {
+			ID   int64  `db:"id"`
+			Hash string `db:"request_hash"`
+		}
+		if err := tx.GetContext(ctx, &prev, tx.Rebind(existingJournalSQL), j.CooperativeID, j.Key); err != nil {
+			return 0, fmt.Errorf("read journal %q: %w", j.Key, err)
+		}
+		if prev.Hash != hash {
+			return 0, fmt.Errorf("journal %q: %w", j.Key, ErrIdempotencyConflict)
+		}
+		return prev.ID, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("insert journal %q: %w", j.Key, err)
+	}
+
+	// Net movement per account, in the account's natural sign.
+	ids := make([]int64, 0, 2*len(j.Postings))
+	for _, p := range j.Postings {
+		ids = append(ids, p.From, p.To)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	args := make([]any, len(ids))
+	for i, v := range ids {
+		args[i] = v
+	}
+	var rows []accountRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(fmt.Sprintf(accountsForPostSQL, placeholders(len(ids)))), args...); err != nil {
+		return 0, fmt.Errorf("load accounts: %w", err)
+	}
+	if len(rows) != len(ids) {
+		return 0, fmt.Errorf("journal %q: account %w", j.Key, ErrNotFound)
+	}
+	acct := make(map[int64]accountRow, len(rows))
+	for _, r := range rows {
+		if r.CooperativeID != j.CooperativeID {
+			return 0, fmt.Errorf("journal %q: account %d: %w", j.Key, r.ID, ErrCrossCooperative)
+		}
+		acct[r.ID] = r
+	}
+	delta := make(map[int64]int64, len(ids))
+	for _, p := range j.Postings {
+		from, to := acct[p.From], acct[p.To]
+		if (from.Kind == string(Pokok) || from.Kind == string(Wajib)) && from.MemberStatus.String == "active" {
+			return 0, fmt.Errorf("journal %q: account %d: %w", j.Key, from.ID, ErrEquityLocked)
+		}
+		delta[p.From] += signed(from.Normal, 'D', p.Amount)
+		delta[p.To] += signed(to.Normal, 'C', p.Amount)
+	}
+	// Ascending id order: two journals touching the same accounts always
+	// lock them in the same order, so they queue instead of deadlocking.
+	for _, aid := range ids {
+		d := delta[aid]
+		if d == 0 {
+			continue
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(applyDeltaSQL), d, aid, false, d)
+		if err != nil {
+			return 0, fmt.Errorf("update balance of account %d: %w", aid, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return 0, fmt.Errorf("journal %q: account %d: %w", j.Key, aid, ErrInsufficientFunds)
+		}
+	}
+	for _, p := range j.Postings {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(insertEntrySQL), j.CooperativeID, id, p.From, "D", p.Amount); err != nil {
+			return 0, fmt.Errorf("insert entry: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(insertEntrySQL), j.CooperativeID, id, p.To, "C", p.Amount); err != nil {
+			return 0, fmt.Errorf("insert entry: %w", err)
+		}
+	}
+	return id, nil
+}
+
+func signed(normal string, side byte, amount int64) int64 {
+	if (normal == "debit") == (side == 'D') {
+		return amount
+	}
+	return -amount
+}
+
+const insertAccountSQL = `INSERT INTO accounts (cooperative_id, kind, member_id, staff_id, loan_id, normal, bounded, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// Owner says whose account it is: the cooperative itself (all zero), a
+// member, a staff member or a loan.
+type Owner struct {
+	MemberID, StaffID, LoanID int64
+}
+
+// CreateAccount adds an account inside tx and returns its id.
+func CreateAccount(ctx context.Context, tx *sqlx.Tx, coopID int64, kind AccountKind, owner Owner, now time.Time) (int64, error) {
+	normal, bounded := kind.rules()
+	var id int64
+	err := tx.GetContext(ctx, &id, tx.Rebind(insertAccountSQL), coopID, string(kind),
+		nullID(owner.MemberID), nullID(owner.StaffID), nullID(owner.LoanID), normal, bounded, now.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("create %s account: %w", kind, err)
+	}
+	return id, nil
+}
+
+func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+
+const accountIDSQL = `SELECT id FROM accounts WHERE cooperative_id = ? AND kind = ?
+AND COALESCE(member_id, 0) = ? AND COALESCE(staff_id, 0) = ? AND COALESCE(loan_id, 0) = ?`
+
+// AccountID finds the account of kind held by owner in a cooperative.
+func (l *Ledger) AccountID(ctx context.Context, coopID int64, kind AccountKind, owner Owner) (int64, error) {
+	var id int64
+	err := l.db.GetContext(ctx, &id, l.db.Rebind(accountIDSQL), coopID, string(kind), owner.MemberID, owner.StaffID, owner.LoanID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%s account of %+v in cooperative %d: %w", kind, owner, coopID, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find %s account: %w", kind, err)
+	}
+	return id, nil
+}
+
+// MemberBalances are what a member sees on "Cek Saldo".
+type MemberBalances struct {
+	Pokok, Wajib, Sukarela int64
+	LoanOutstanding        int64 // remaining principal over all loans
+}
+
+const memberBalancesSQL = `SELECT kind, COALESCE(SUM(balance), 0) AS total FROM accounts
+WHERE cooperative_id = ? AND member_id = ? GROUP BY kind`
+
+// MemberBalances reads one member's savings and loan outstanding. The
+// cooperative id is part of the query so no screen can read across
+// cooperatives.
+func (l *Ledger) MemberBalances(ctx context.Context, coopID, memberID int64) (MemberBalances, error) {
+	var rows []struct {
+		Kind  string `db:"kind"`
+		Total int64  `db:"total"`
+	}
+	if err := l.db.SelectContext(ctx, &rows, l.db.Rebind(memberBalancesSQL), coopID, memberID); err != nil {
+		return MemberBalances{}, fmt.Errorf("balances of member %d: %w", memberID, err)
+	}
+	var b MemberBalances
+	for _, r := range rows {
+		switch AccountKind(r.Kind) {
+		case Pokok:
+			b.Pokok = r.Total
+		case Wajib:
+			b.Wajib = r.Total
+		case Sukarela:
+			b.Sukarela = r.Total
+		case LoanPrincipal:
+			b.LoanOutstanding = r.Total
+		}
+	}
+	return b, nil
+}
+
+// Balance returns one account's cached balance.
+func (l *Ledger) Balance(ctx context.Context, accountID int64) (int64, error) {
+	var b int64
+	err := l.db.GetContext(ctx, &b, l.db.Rebind(`SELECT balance FROM accounts WHERE id = ?`), accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("account %d: %w", accountID, ErrNotFound)
+	}
+	return b, err
+}
+
+// TrialBalance checks one cooperative's books: debits equal credits over all
+// entries, and every cached balance equals the replay of its entries. It
+// returns one line per problem.
+func (l *Ledger) TrialBalance(ctx context.Context, coopID int64) ([]string, error) {
+	var problems []string
+	var sums struct {
+		D int64 `db:"d"`
+		C int64 `db:"c"`
+	}
+	err := l.db.GetContext(ctx, &sums, l.db.Rebind(`SELECT
+		COALESCE(SUM(CASE WHEN side = 'D' THEN amount ELSE 0 END), 0) AS d,
+		COALESCE(SUM(CASE WHEN side = 'C' THEN amount ELSE 0 END), 0) AS c
+		FROM entries WHERE cooperative_id = ?`), coopID)
+	if err != nil {
+		return nil, fmt.Errorf("sum entries: %w", err)
+	}
+	if sums.D != sums.C {
+		problems = append(problems, "debits "+strconv.FormatInt(sums.D, 10)+" != credits "+strconv.FormatInt(sums.C, 10))
+	}
+	var rows []struct {
+		ID      int64  `db:"id"`
+		Normal  string `db:"normal"`
+		Balance int64  `db:"balance"`
+		D       int64  `db:"d"`
+		C       int64  `db:"c"`
+	}
+	err = l.db.SelectContext(ctx, &rows, l.db.Rebind(`SELECT a.id, a.normal, a.balance,
+		COALESCE(SUM(CASE WHEN e.side = 'D' THEN e.amount ELSE 0 END), 0) AS d,
+		COALESCE(SUM(CASE WHEN e.side = 'C' THEN e.amount ELSE 0 END), 0) AS c
+		FROM accounts a LEFT JOIN entries e ON e.account_id = a.id
+		WHERE a.cooperative_id = ? GROUP BY a.id, a.normal, a.balance ORDER BY a.id`), coopID)
+	if err != nil {
+		return nil, fmt.Errorf("replay balances: %w", err)
+	}
+	for _, r := range rows {
+		want := r.D - r.C
+		if r.Normal == "credit" {
+			want = -want
+		}
+		if want != r.Balance {
+			problems = append(problems, fmt.Sprintf("account %d: cached balance %d != replayed %d", r.ID, r.Balance, want))
+		}
+	}
+	return problems, nil
+}

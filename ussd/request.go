@@ -1,0 +1,47 @@
+// Package ussd turns telco USSD callbacks into neutral requests, runs them
+// through the menus state machine with per-session state kept in a session
+// store (Redis or in-process), and writes the reply in the provider's format.
+package ussd
+
+// Phase says where in its life a USSD session is, as the provider tells it.
+type Phase int
+
+const (
+	// PhaseBegin is the first hop of a session (the member just dialled).
+	PhaseBegin Phase = iota
+	// PhaseContinue is any later hop carrying the member's latest input.
+	PhaseContinue
+	// PhaseEnd is the network closing the session (timeout, release, clean-up);
+	// it expects no screen.
+	PhaseEnd
+)
+
+func (p Phase) String() string {
+	switch p {
+	case PhaseBegin:
+		return "begin"
+	case PhaseContinue:
+		return "continue"
+	case PhaseEnd:
+		return "end"
+	}
+	return "unknown"
+}
+
+// Request is one USSD hop in a provider-neutral form. Only adapters know the
+// wire formats; everything after them sees this.
+type Request struct {
+	Provider    string // "africastalking", "hubtel", "freeflow"
+	SessionID   string // the provider's session id
+	MSISDN      string // the caller, normalised to E.164 (+62…)
+	ServiceCode string // normalised service code, e.g. "*123*1#"
+	Input       string // the latest input only ("" on the first hop)
+	HopIndex    int    // 0 on the first hop, then 1, 2, … (a retry repeats its index)
+	Phase       Phase
+}
+
+// Reply is the screen to show and whether the session ends with it.
+type Reply struct {
+	Text string
+	End  bool
+}
