@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"        // PostgreSQL driver
+	_ "github.com/lib/pq"         // PostgreSQL driver
 	"github.com/pressly/goose/v3" // versioned migrations
 	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // embedded SQLite driver, no cgo
