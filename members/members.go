@@ -1,0 +1,395 @@
+// Package members knows who is who: cooperatives and the USSD codes bound to
+// them, members and staff with their phones, and PINs (hashing, lockout).
+package members
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/lumbung-id/lumbung/ledger"
+)
+
+// Errors a caller can tell apart.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("already exists")
+	ErrInvalid   = errors.New("invalid")
+)
+
+// HolderKind says whether a PIN holder is a member or a staff member.
+type HolderKind string
+
+const (
+	KindMember HolderKind = "member"
+	KindStaff  HolderKind = "staff"
+)
+
+// Holder points at a member or a staff member of one cooperative.
+type Holder struct {
+	Kind          HolderKind
+	ID            int64
+	CooperativeID int64
+}
+
+// Cooperative is one koperasi.
+type Cooperative struct {
+	ID   int64  `db:"id"`
+	Code string `db:"code"`
+	Name string `db:"name"`
+}
+
+// Member is a member of a cooperative.
+type Member struct {
+	ID            int64
+	CooperativeID int64
+	No            string
+	Name          string
+	Phone         string // E.164
+	Language      string // "id" or "en"
+	Status        string // "active" or "left"
+}
+
+// Staff roles.
+const (
+	RoleTeller    = "teller"
+	RoleCollector = "collector"
+	RoleManager   = "manager"
+)
+
+// Staff is a teller, collector or manager of a cooperative.
+type Staff struct {
+	ID            int64
+	CooperativeID int64
+	Name          string
+	Phone         string
+	Role          string
+}
+
+// Identity is one way a phone is known in a cooperative: as a member or as
+// staff. A phone may have several (a family phone, a teller who is also a
+// member, a member of two cooperatives).
+type Identity struct {
+	Cooperative Cooperative
+	Holder      Holder
+	Name        string
+	MemberNo    string // members only
+	Role        string // staff only
+	Language    string
+	HasPIN      bool
+}
+
+// Directory reads and writes cooperatives, members, staff and PINs.
+type Directory struct {
+	db   *ledger.DB
+	pins *PINHasher
+	now  func() time.Time
+}
+
+// NewDirectory returns a Directory over db. secret keys the PIN hashes.
+func NewDirectory(db *ledger.DB, secret []byte, now func() time.Time) (*Directory, error) {
+	pins, err := NewPINHasher(secret)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Directory{db: db, pins: pins, now: now}, nil
+}
+
+// CreateCooperative adds a cooperative, its accounts and its service codes.
+func (d *Directory) CreateCooperative(ctx context.Context, code, name string, serviceCodes []string) (Cooperative, error) {
+	code = strings.TrimSpace(code)
+	name = strings.TrimSpace(name)
+	if code == "" || name == "" {
+		return Cooperative{}, fmt.Errorf("cooperative code and name are required: %w", ErrInvalid)
+	}
+	norm := make([]string, 0, len(serviceCodes))
+	for _, sc := range serviceCodes {
+		n, err := NormalizeServiceCode(sc)
+		if err != nil {
+			return Cooperative{}, fmt.Errorf("service code %q: %w", sc, err)
+		}
+		norm = append(norm, n)
+	}
+	now := d.now().UTC()
+	c := Cooperative{Code: code, Name: name}
+	err := d.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &c.ID, tx.Rebind(`INSERT INTO cooperatives (code, name, created_at) VALUES (?, ?, ?) RETURNING id`), code, name, now)
+		if ledger.IsUniqueViolation(err) {
+			return fmt.Errorf("cooperative %s: %w", code, ErrDuplicate)
+		}
+		if err != nil {
+			return fmt.Errorf("insert cooperative: %w", err)
+		}
+		for _, k := range ledger.CoopAccountKinds {
+			if _, err := ledger.CreateAccount(ctx, tx, c.ID, k, ledger.Owner{}, now); err != nil {
+				return err
+			}
+		}
+		for _, sc := range norm {
+			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO service_codes (code, cooperative_id) VALUES (?, ?)`), sc, c.ID)
+			if err != nil && !ledger.IsUniqueViolation(err) {
+				return fmt.Errorf("bind service code %s: %w", sc, err)
+			}
+		}
+		return nil
+	})
+	return c, err
+}
+
+// NewMember is what it takes to register a member.
+type NewMember struct {
+	No, Name, Phone, Language string
+	JoinedOn                  time.Time // zero if unknown
+}
+
+// AddMember registers a member with pokok, wajib and sukarela accounts.
+func (d *Directory) AddMember(ctx context.Context, coopID int64, nm NewMember) (Member, error) {
+	var m Member
+	err := d.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		m, err = AddMemberTx(ctx, tx, coopID, nm, d.now())
+		return err
+	})
+	return m, err
+}
+
+// AddMemberTx registers a member inside tx (for imports that post opening
+// balances in the same transaction).
+func AddMemberTx(ctx context.Context, tx *sqlx.Tx, coopID int64, nm NewMember, now time.Time) (Member, error) {
+	phone, err := NormalizeMSISDN(nm.Phone)
+	if err != nil {
+		return Member{}, fmt.Errorf("member %s phone: %w", nm.No, err)
+	}
+	lang := nm.Language
+	if lang == "" {
+		lang = "id"
+	}
+	if lang != "id" && lang != "en" {
+		return Member{}, fmt.Errorf("member %s language %q: %w", nm.No, lang, ErrInvalid)
+	}
+	if strings.TrimSpace(nm.No) == "" || strings.TrimSpace(nm.Name) == "" {
+		return Member{}, fmt.Errorf("member number and name are required: %w", ErrInvalid)
+	}
+	m := Member{CooperativeID: coopID, No: strings.TrimSpace(nm.No), Name: strings.TrimSpace(nm.Name), Phone: phone, Language: lang, Status: "active"}
+	var joined sql.NullTime
+	if !nm.JoinedOn.IsZero() {
+		joined = sql.NullTime{Time: nm.JoinedOn.UTC(), Valid: true}
+	}
+	err = tx.GetContext(ctx, &m.ID, tx.Rebind(`INSERT INTO members (cooperative_id, member_no, name, phone, language, joined_on, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), coopID, m.No, m.Name, m.Phone, m.Language, joined, now.UTC())
+	if ledger.IsUniqueViolation(err) {
+		return Member{}, fmt.Errorf("member %s: %w", m.No, ErrDuplicate)
+	}
+	if err != nil {
+		return Member{}, fmt.Errorf("insert member %s: %w", m.No, err)
+	}
+	for _, k := range ledger.MemberAccountKinds {
+		if _, err := ledger.CreateAccount(ctx, tx, coopID, k, ledger.Owner{MemberID: m.ID}, now); err != nil {
+			return Member{}, err
+		}
+	}
+	return m, nil
+}
+
+// AddStaff registers a staff member; tellers get a till, collectors a
+// cash-in-hand account.
+func (d *Directory) AddStaff(ctx context.Context, coopID int64, name, phone, role string) (Staff, error) {
+	e164, err := NormalizeMSISDN(phone)
+	if err != nil {
+		return Staff{}, fmt.Errorf("staff phone: %w", err)
+	}
+	if role != RoleTeller && role != RoleCollector && role != RoleManager {
+		return Staff{}, fmt.Errorf("role %q (want teller, collector or manager): %w", role, ErrInvalid)
+	}
+	if strings.TrimSpace(name) == "" {
+		return Staff{}, fmt.Errorf("staff name is required: %w", ErrInvalid)
+	}
+	s := Staff{CooperativeID: coopID, Name: strings.TrimSpace(name), Phone: e164, Role: role}
+	now := d.now().UTC()
+	err = d.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &s.ID, tx.Rebind(`INSERT INTO staff (cooperative_id, name, phone, role, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+			coopID, s.Name, s.Phone, s.Role, now); err != nil {
+			return fmt.Errorf("insert staff: %w", err)
+		}
+		cash := ledger.Till
+		if role == RoleCollector {
+			cash = ledger.CollectorCash
+		}
+		_, err := ledger.CreateAccount(ctx, tx, coopID, cash, ledger.Owner{StaffID: s.ID}, now)
+		return err
+	})
+	return s, err
+}
+
+const coopsForCodeSQL = `SELECT c.id, c.code, c.name FROM service_codes sc
+JOIN cooperatives c ON c.id = sc.cooperative_id WHERE sc.code = ? ORDER BY c.name, c.id`
+
+// CooperativesForCode lists the cooperatives a service code is bound to.
+func (d *Directory) CooperativesForCode(ctx context.Context, serviceCode string) ([]Cooperative, error) {
+	var cs []Cooperative
+	if err := d.db.SelectContext(ctx, &cs, d.db.Rebind(coopsForCodeSQL), serviceCode); err != nil {
+		return nil, fmt.Errorf("cooperatives for %s: %w", serviceCode, err)
+	}
+	return cs, nil
+}
+
+const identifySQL = `SELECT c.id AS coop_id, c.code AS coop_code, c.name AS coop_name,
+  'member' AS kind, m.id AS holder_id, m.name, m.member_no, '' AS role, m.language,
+  CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin
+FROM service_codes sc
+JOIN cooperatives c ON c.id = sc.cooperative_id
+JOIN members m ON m.cooperative_id = c.id AND m.phone = ? AND m.status = 'active'
+LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id
+WHERE sc.code = ?
+UNION ALL
+SELECT c.id, c.code, c.name, 'staff', s.id, s.name, '', s.role, s.language,
+  CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END
+FROM service_codes sc
+JOIN cooperatives c ON c.id = sc.cooperative_id
+JOIN staff s ON s.cooperative_id = c.id AND s.phone = ? AND s.active
+LEFT JOIN pins p ON p.holder_kind = 'staff' AND p.holder_id = s.id
+WHERE sc.code = ?
+ORDER BY coop_name, coop_id, kind, member_no, holder_id`
+
+// Identify lists every identity of msisdn in the cooperatives bound to
+// serviceCode (both already normalised).
+func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([]Identity, error) {
+	var rows []struct {
+		CoopID   int64  `db:"coop_id"`
+		CoopCode string `db:"coop_code"`
+		CoopName string `db:"coop_name"`
+		Kind     string `db:"kind"`
+		HolderID int64  `db:"holder_id"`
+		Name     string `db:"name"`
+		MemberNo string `db:"member_no"`
+		Role     string `db:"role"`
+		Language string `db:"language"`
+		HasPIN   int    `db:"has_pin"`
+	}
+	if err := d.db.SelectContext(ctx, &rows, d.db.Rebind(identifySQL), msisdn, serviceCode, msisdn, serviceCode); err != nil {
+		return nil, fmt.Errorf("identify caller: %w", err)
+	}
+	ids := make([]Identity, len(rows))
+	for i, r := range rows {
+		ids[i] = Identity{
+			Cooperative: Cooperative{ID: r.CoopID, Code: r.CoopCode, Name: r.CoopName},
+			Holder:      Holder{Kind: HolderKind(r.Kind), ID: r.HolderID, CooperativeID: r.CoopID},
+			Name:        r.Name, MemberNo: r.MemberNo, Role: r.Role, Language: r.Language, HasPIN: r.HasPIN == 1,
+		}
+	}
+	return ids, nil
+}
+
+func holderTable(k HolderKind) string {
+	if k == KindStaff {
+		return "staff"
+	}
+	return "members"
+}
+
+// SetLanguage stores the language a member or staff member chose.
+func (d *Directory) SetLanguage(ctx context.Context, h Holder, lang string) error {
+	if lang != "id" && lang != "en" {
+		return fmt.Errorf("language %q: %w", lang, ErrInvalid)
+	}
+	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE `+holderTable(h.Kind)+` SET language = ? WHERE id = ? AND cooperative_id = ?`), lang, h.ID, h.CooperativeID)
+	if err != nil {
+		return fmt.Errorf("set language: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("%s %d: %w", h.Kind, h.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// SetPIN stores a new PIN for h (clearing failures and any lock).
+func (d *Directory) SetPIN(ctx context.Context, h Holder, pin string) error {
+	if err := ValidatePIN(pin); err != nil {
+		return err
+	}
+	hash := d.pins.Hash(h, pin)
+	now := d.now().UTC()
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, failures, locked_at, updated_at)
+		VALUES (?, ?, ?, ?, 0, NULL, ?)
+		ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0, locked_at = NULL, updated_at = excluded.updated_at`),
+		h.CooperativeID, string(h.Kind), h.ID, hash, now)
+	if err != nil {
+		return fmt.Errorf("set pin: %w", err)
+	}
+	return nil
+}
+
+// CheckPIN verifies pin for h. A wrong PIN returns ErrWrongPIN and how many
+// tries remain; the third wrong PIN in a row (across sessions) locks it and
+// returns ErrPINLocked with justLocked set, so the caller can alert the
+// member. A right PIN resets the count.
+func (d *Directory) CheckPIN(ctx context.Context, h Holder, pin string) (remaining int, justLocked bool, err error) {
+	// The transaction commits the failure count; the verdict travels in
+	// outcome so that a wrong PIN is not rolled back with its error.
+	var outcome error
+	err = d.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var row struct {
+			Hash     string       `db:"pin_hash"`
+			Failures int          `db:"failures"`
+			Locked   sql.NullTime `db:"locked_at"`
+		}
+		e := tx.GetContext(ctx, &row, tx.Rebind(`SELECT pin_hash, failures, locked_at FROM pins WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`),
+			string(h.Kind), h.ID, h.CooperativeID)
+		if errors.Is(e, sql.ErrNoRows) {
+			outcome = ErrNoPIN
+			return nil
+		}
+		if e != nil {
+			return fmt.Errorf("read pin: %w", e)
+		}
+		if row.Locked.Valid {
+			outcome = ErrPINLocked
+			return nil
+		}
+		if ValidatePINShape(pin) && d.pins.Verify(h, pin, row.Hash) {
+			if row.Failures > 0 {
+				if _, e := tx.ExecContext(ctx, tx.Rebind(`UPDATE pins SET failures = 0 WHERE holder_kind = ? AND holder_id = ?`), string(h.Kind), h.ID); e != nil {
+					return fmt.Errorf("reset pin failures: %w", e)
+				}
+			}
+			return nil
+		}
+		var failures int
+		e = tx.GetContext(ctx, &failures, tx.Rebind(`UPDATE pins SET failures = failures + 1,
+			locked_at = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_at END
+			WHERE holder_kind = ? AND holder_id = ? AND locked_at IS NULL RETURNING failures`), MaxPINFailures, d.now().UTC(), string(h.Kind), h.ID)
+		if errors.Is(e, sql.ErrNoRows) { // locked meanwhile by a concurrent attempt
+			outcome = ErrPINLocked
+			return nil
+		}
+		if e != nil {
+			return fmt.Errorf("count pin failure: %w", e)
+		}
+		if failures >= MaxPINFailures {
+			justLocked = true
+			outcome = ErrPINLocked
+			return nil
+		}
+		remaining = MaxPINFailures - failures
+		outcome = ErrWrongPIN
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return remaining, justLocked, outcome
+}
+
+// ValidatePINShape reports whether s could be a PIN at all (6 digits).
+func ValidatePINShape(s string) bool {
+	err := ValidatePIN(s)
+	return err == nil || errors.Is(err, ErrWeakPIN)
+}
