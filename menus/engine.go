@@ -1,0 +1,273 @@
+package menus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/lumbung-id/lumbung/ledger"
+	"github.com/lumbung-id/lumbung/members"
+)
+
+// Directory is what the menus need to know about callers and PINs.
+type Directory interface {
+	CooperativesForCode(ctx context.Context, serviceCode string) ([]members.Cooperative, error)
+	Identify(ctx context.Context, serviceCode, msisdn string) ([]members.Identity, error)
+	CheckPIN(ctx context.Context, h members.Holder, pin string) (remaining int, justLocked bool, err error)
+	SetLanguage(ctx context.Context, h members.Holder, lang string) error
+}
+
+// Books is what the menus need from the ledger.
+type Books interface {
+	MemberBalances(ctx context.Context, coopID, memberID int64) (ledger.MemberBalances, error)
+}
+
+// Outcome classifies a hop for metrics.
+type Outcome string
+
+const (
+	OutcomeContinue Outcome = "continue"
+	OutcomeEnd      Outcome = "end"
+	OutcomeInvalid  Outcome = "invalid"
+	OutcomeError    Outcome = "error"
+)
+
+// Result is a hop's reply plus what the metrics want to know about it.
+type Result struct {
+	Reply   Reply
+	Screen  ScreenID
+	Outcome Outcome
+}
+
+// MaxInvalid invalid inputs in a row end the session.
+const MaxInvalid = 3
+
+// Engine runs screens.
+type Engine struct {
+	dir   Directory
+	books Books
+	log   *slog.Logger
+}
+
+// NewEngine returns an engine over the member directory and the books.
+func NewEngine(dir Directory, books Books, log *slog.Logger) *Engine {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{dir: dir, books: books, log: log}
+}
+
+// errInvalid makes the engine re-show the screen prefixed "Pilihan salah.".
+var errInvalid = errors.New("invalid choice")
+
+// invalidWith is an invalid input with its own explanation instead of
+// "Pilihan salah." (e.g. "PIN harus 6 angka.").
+type invalidWith struct{ key string }
+
+func (e invalidWith) Error() string { return "invalid input: " + e.key }
+
+// screen is one node of the state machine. render draws it; handle takes
+// the member's input and names the next screen. A screen without handle
+// ends the session.
+type screen struct {
+	render func(ctx context.Context, e *Engine, s *Session) (string, error)
+	handle func(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error)
+	// root screens offer no "0 Kembali".
+	root bool
+}
+
+// Start answers the first hop of a session: find who is calling and show
+// the first screen.
+func (e *Engine) Start(ctx context.Context, s *Session) Result {
+	if s.Lang == "" {
+		s.Lang = "id"
+	}
+	next, err := e.identify(ctx, s)
+	if err != nil {
+		return e.fail(s, err)
+	}
+	return e.show(ctx, s, next)
+}
+
+// Input answers a later hop with the member's latest input.
+func (e *Engine) Input(ctx context.Context, s *Session, in string) Result {
+	in = strings.TrimSpace(in)
+	cur, ok := screens[s.Screen]
+	if !ok || cur.handle == nil {
+		return e.end(s, s.Screen, T(s.Lang, "error.expired"))
+	}
+	switch {
+	case in == "00" && s.Who != nil && s.Screen != scrMain:
+		s.Stack = nil
+		return e.show(ctx, s, home(s))
+	case in == "0" && len(s.Stack) > 0:
+		prev := s.Stack[len(s.Stack)-1]
+		s.Stack = s.Stack[:len(s.Stack)-1]
+		s.Invalid = 0
+		return e.render(ctx, s, prev)
+	}
+	next, err := cur.handle(ctx, e, s, in)
+	var iw invalidWith
+	switch {
+	case errors.Is(err, errInvalid) || errors.As(err, &iw):
+		s.Invalid++
+		if s.Invalid >= MaxInvalid {
+			return e.end(s, s.Screen, T(s.Lang, "error.too_many"))
+		}
+		s.Notice = T(s.Lang, "invalid")
+		if iw.key != "" {
+			s.Notice = T(s.Lang, iw.key)
+		}
+		r := e.render(ctx, s, s.Screen)
+		if r.Outcome == OutcomeContinue {
+			r.Outcome = OutcomeInvalid
+		}
+		return r
+	case err != nil:
+		return e.fail(s, err)
+	}
+	s.Invalid = 0
+	return e.show(ctx, s, next)
+}
+
+// show moves forward to next, remembering the current screen for "0".
+func (e *Engine) show(ctx context.Context, s *Session, next ScreenID) Result {
+	if s.Screen != "" && next != s.Screen {
+		if sc, ok := screens[next]; ok && sc.root {
+			s.Stack = nil
+		} else if cur, ok := screens[s.Screen]; ok && cur.handle != nil {
+			s.Stack = append(s.Stack, s.Screen)
+		}
+	}
+	return e.render(ctx, s, next)
+}
+
+func (e *Engine) render(ctx context.Context, s *Session, id ScreenID) Result {
+	sc, ok := screens[id]
+	if !ok {
+		return e.fail(s, fmt.Errorf("no screen %q", id))
+	}
+	s.Screen = id
+	text, err := sc.render(ctx, e, s)
+	if err != nil {
+		return e.fail(s, err)
+	}
+	if s.Notice != "" {
+		text = s.Notice + "\n" + text
+		s.Notice = ""
+	}
+	if sc.handle == nil {
+		return e.end(s, id, text)
+	}
+	if !sc.root && len(s.Stack) > 0 {
+		text += "\n" + T(s.Lang, "nav.back")
+	}
+	return Result{Reply: Reply{Text: text}, Screen: id, Outcome: OutcomeContinue}
+}
+
+func (e *Engine) end(s *Session, id ScreenID, text string) Result {
+	s.Screen = scrEnded
+	return Result{Reply: Reply{Text: text, End: true}, Screen: id, Outcome: OutcomeEnd}
+}
+
+// fail logs the detail and shows the member the polite internal-error
+// screen; the member never sees err.
+func (e *Engine) fail(s *Session, err error) Result {
+	e.log.Error("ussd hop failed", "provider", s.Provider, "msisdn", members.MaskMSISDN(s.MSISDN), "screen", s.Screen, "err", err)
+	s.Screen = scrEnded
+	return Result{Reply: Reply{Text: T(s.Lang, "error.internal"), End: true}, Screen: s.Screen, Outcome: OutcomeError}
+}
+
+// Failure is the reply for a hop that could not be run at all (a panic, a
+// deadline, a busy session), in the session's language when known.
+func Failure(lang string) Reply {
+	return Reply{Text: T(lang, "error.internal"), End: true}
+}
+
+// Expired is the reply for a hop of a session lumbung no longer knows.
+func Expired(lang string) Reply {
+	return Reply{Text: T(lang, "error.expired"), End: true}
+}
+
+// identify finds who is calling and picks the first screen.
+func (e *Engine) identify(ctx context.Context, s *Session) (ScreenID, error) {
+	coops, err := e.dir.CooperativesForCode(ctx, s.ServiceCode)
+	if err != nil {
+		return "", err
+	}
+	if len(coops) == 0 {
+		return scrUnknownCode, nil
+	}
+	ids, err := e.dir.Identify(ctx, s.ServiceCode, s.MSISDN)
+	if err != nil {
+		return "", err
+	}
+	if len(ids) == 0 {
+		names := make([]string, len(coops))
+		for i, c := range coops {
+			names[i] = c.Name
+		}
+		s.Candidates = []Candidate{{Coop: members.Cooperative{Name: strings.Join(names, " / ")}}}
+		return scrUnknownPhone, nil
+	}
+	s.Candidates = make([]Candidate, len(ids))
+	for i, id := range ids {
+		s.Candidates[i] = Candidate{Coop: id.Cooperative, Holder: id.Holder, Name: id.Name, Role: id.Role, Language: id.Language, HasPIN: id.HasPIN}
+	}
+	return e.narrow(s), nil
+}
+
+// narrow picks the next choice screen while more than one identity is left,
+// or takes the only one.
+func (e *Engine) narrow(s *Session) ScreenID {
+	if len(s.Candidates) == 1 {
+		c := s.Candidates[0]
+		s.Candidates = nil
+		s.Who = &c
+		s.Lang = c.Language
+		return home(s)
+	}
+	if len(distinctCoops(s.Candidates)) > 1 {
+		return scrChooseCoop
+	}
+	var memberCount, staffCount int
+	for _, c := range s.Candidates {
+		if c.Holder.Kind == members.KindStaff {
+			staffCount++
+		} else {
+			memberCount++
+		}
+	}
+	if memberCount > 0 && staffCount > 0 {
+		return scrChooseRole
+	}
+	return scrChooseMember
+}
+
+func distinctCoops(cs []Candidate) []members.Cooperative {
+	var out []members.Cooperative
+	seen := map[int64]bool{}
+	for _, c := range cs {
+		if !seen[c.Coop.ID] {
+			seen[c.Coop.ID] = true
+			out = append(out, c.Coop)
+		}
+	}
+	return out
+}
+
+// home is the main menu of the chosen identity.
+func home(s *Session) ScreenID {
+	if s.Who == nil {
+		return scrEnded
+	}
+	if !s.Who.HasPIN {
+		return scrNoPIN
+	}
+	if s.Who.Holder.Kind == members.KindStaff {
+		return scrStaffMain
+	}
+	return scrMain
+}

@@ -1,0 +1,246 @@
+package menus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lumbung-id/lumbung/ledger"
+	"github.com/lumbung-id/lumbung/members"
+)
+
+// Screens. The ids are stored in sessions: renaming one ends live sessions.
+const (
+	scrEnded        ScreenID = "ended"
+	scrUnknownCode  ScreenID = "unknown_code"
+	scrUnknownPhone ScreenID = "unknown_phone"
+	scrChooseCoop   ScreenID = "choose_coop"
+	scrChooseRole   ScreenID = "choose_role"
+	scrChooseMember ScreenID = "choose_member"
+	scrMain         ScreenID = "main"
+	scrPIN          ScreenID = "pin"
+	scrPINLocked    ScreenID = "pin_locked"
+	scrNoPIN        ScreenID = "no_pin"
+	scrBalance      ScreenID = "balance"
+	scrLanguage     ScreenID = "language"
+	scrLanguageDone ScreenID = "language_done"
+	scrSoon         ScreenID = "soon"
+	scrStaffMain    ScreenID = "staff_main"
+)
+
+// maxHeader keeps a long cooperative name from pushing a menu past one
+// screen.
+const maxHeader = 40
+
+var screens map[ScreenID]screen
+
+func init() {
+	// Built in init only because the screens refer to each other through
+	// the map; nothing is registered from other packages.
+	screens = map[ScreenID]screen{
+		scrEnded:        {render: text("error.expired")},
+		scrUnknownCode:  {render: text("error.unknown_code")},
+		scrUnknownPhone: {render: renderUnknownPhone},
+		scrChooseCoop:   {render: renderChooseCoop, handle: handleChooseCoop, root: true},
+		scrChooseRole:   {render: text("choose.role"), handle: handleChooseRole},
+		scrChooseMember: {render: renderChooseMember, handle: handleChooseMember},
+		scrMain:         {render: renderMain, handle: handleMain, root: true},
+		scrPIN:          {render: text("pin.ask"), handle: handlePIN},
+		scrPINLocked:    {render: text("pin.locked")},
+		scrNoPIN:        {render: text("pin.none")},
+		scrBalance:      {render: renderBalance},
+		scrLanguage:     {render: text("lang.ask"), handle: handleLanguage},
+		scrLanguageDone: {render: text("lang.done")},
+		scrSoon:         {render: text("soon")},
+		scrStaffMain:    {render: renderStaffMain},
+	}
+}
+
+func text(key string) func(context.Context, *Engine, *Session) (string, error) {
+	return func(_ context.Context, _ *Engine, s *Session) (string, error) { return T(s.Lang, key), nil }
+}
+
+// clip shortens s to at most n characters, at a word boundary where there
+// is one, so long cooperative names cannot push a screen over its limit.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimSpace(cut)
+}
+
+// ShortName turns "Maria Goreti Bria" into "Maria G." for choice lists.
+func ShortName(name string) string {
+	f := strings.Fields(name)
+	if len(f) == 0 {
+		return ""
+	}
+	if len(f) == 1 {
+		return clip(f[0], 16)
+	}
+	r := []rune(f[1])
+	return clip(f[0], 14) + " " + string(r[0]) + "."
+}
+
+// choice parses a 1-based menu choice among n items.
+func choice(in string, n int) (int, error) {
+	i, err := strconv.Atoi(in)
+	if err != nil || i < 1 || i > n || strconv.Itoa(i) != in {
+		return 0, errInvalid
+	}
+	return i - 1, nil
+}
+
+func renderUnknownPhone(_ context.Context, _ *Engine, s *Session) (string, error) {
+	name := "koperasi"
+	if len(s.Candidates) > 0 {
+		name = clip(s.Candidates[0].Coop.Name, maxHeader)
+	}
+	return T(s.Lang, "error.unknown_phone", name), nil
+}
+
+func renderChooseCoop(_ context.Context, _ *Engine, s *Session) (string, error) {
+	var b strings.Builder
+	b.WriteString(T(s.Lang, "choose.coop"))
+	for i, c := range distinctCoops(s.Candidates) {
+		fmt.Fprintf(&b, "\n%d %s", i+1, clip(c.Name, 30))
+	}
+	return b.String(), nil
+}
+
+func handleChooseCoop(_ context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	coops := distinctCoops(s.Candidates)
+	i, err := choice(in, len(coops))
+	if err != nil {
+		return "", err
+	}
+	s.Candidates = filter(s.Candidates, func(c Candidate) bool { return c.Coop.ID == coops[i].ID })
+	return e.narrow(s), nil
+}
+
+func handleChooseRole(_ context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	i, err := choice(in, 2)
+	if err != nil {
+		return "", err
+	}
+	want := members.KindMember
+	if i == 1 {
+		want = members.KindStaff
+	}
+	s.Candidates = filter(s.Candidates, func(c Candidate) bool { return c.Holder.Kind == want })
+	return e.narrow(s), nil
+}
+
+func renderChooseMember(_ context.Context, _ *Engine, s *Session) (string, error) {
+	var b strings.Builder
+	b.WriteString(T(s.Lang, "choose.member"))
+	for i, c := range s.Candidates {
+		fmt.Fprintf(&b, "\n%d %s", i+1, ShortName(c.Name))
+	}
+	return b.String(), nil
+}
+
+func handleChooseMember(_ context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	i, err := choice(in, len(s.Candidates))
+	if err != nil {
+		return "", err
+	}
+	s.Candidates = []Candidate{s.Candidates[i]}
+	return e.narrow(s), nil
+}
+
+func filter(cs []Candidate, keep func(Candidate) bool) []Candidate {
+	var out []Candidate
+	for _, c := range cs {
+		if keep(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func renderMain(_ context.Context, _ *Engine, s *Session) (string, error) {
+	lines := []string{clip(s.Who.Coop.Name, maxHeader)}
+	for i := 1; i <= 7; i++ {
+		lines = append(lines, T(s.Lang, "main."+strconv.Itoa(i)))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func handleMain(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, error) {
+	switch in {
+	case "1":
+		return needPIN(s, scrBalance), nil
+	case "2", "3", "4", "5", "6":
+		return scrSoon, nil
+	case "7":
+		return scrLanguage, nil
+	}
+	return "", errInvalid
+}
+
+// needPIN asks for the PIN once per session, before the first screen that
+// needs it.
+func needPIN(s *Session, target ScreenID) ScreenID {
+	if s.Authed {
+		return target
+	}
+	s.Next = target
+	return scrPIN
+}
+
+func handlePIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	if !members.ValidatePINShape(in) {
+		return "", invalidWith{"pin.shape"}
+	}
+	remaining, _, err := e.dir.CheckPIN(ctx, s.Who.Holder, in)
+	switch {
+	case err == nil:
+		s.Authed = true
+		next := s.Next
+		s.Next = ""
+		return next, nil
+	case errors.Is(err, members.ErrWrongPIN):
+		s.Notice = T(s.Lang, "pin.wrong", remaining)
+		return scrPIN, nil
+	case errors.Is(err, members.ErrPINLocked):
+		return scrPINLocked, nil
+	case errors.Is(err, members.ErrNoPIN):
+		return scrNoPIN, nil
+	}
+	return "", err
+}
+
+func renderBalance(ctx context.Context, e *Engine, s *Session) (string, error) {
+	b, err := e.books.MemberBalances(ctx, s.Who.Coop.ID, s.Who.Holder.ID)
+	if err != nil {
+		return "", err
+	}
+	return T(s.Lang, "balance.head", ShortName(s.Who.Name)) + "\n" + T(s.Lang, "balance.body",
+		ledger.FormatRupiah(b.Pokok), ledger.FormatRupiah(b.Wajib), ledger.FormatRupiah(b.Sukarela), ledger.FormatRupiah(b.LoanOutstanding)), nil
+}
+
+func handleLanguage(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	i, err := choice(in, 2)
+	if err != nil {
+		return "", err
+	}
+	lang := []string{"id", "en"}[i]
+	if err := e.dir.SetLanguage(ctx, s.Who.Holder, lang); err != nil {
+		return "", err
+	}
+	s.Lang = lang
+	s.Who.Language = lang
+	return scrLanguageDone, nil
+}
+
+func renderStaffMain(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "staff.head", clip(s.Who.Coop.Name, maxHeader)) + "\n" + T(s.Lang, "soon"), nil
+}
