@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lumbung-id/lumbung/config"
+	"github.com/lumbung-id/lumbung/ledger"
+	"github.com/lumbung-id/lumbung/members"
+)
+
+// The demo cooperative: enough to try every flow from a terminal phone.
+const (
+	demoCoopCode = "DEMO"
+	demoCoopName = "Kopdit Demo Sejahtera"
+	demoUSSD     = "*123#"
+)
+
+type demoPerson struct {
+	no, name, phone, pin   string
+	pokok, wajib, sukarela int64
+}
+
+var demoMembers = []demoPerson{
+	{"A-001", "Maria Goreti Bria", "081234567890", "246810", 500_000, 1_200_000, 1_250_000},
+	// A family phone: two members, one handset, each with their own PIN.
+	{"A-002", "Yohanes Bere", "081234567891", "135790", 500_000, 600_000, 75_000},
+	{"A-003", "Theresia Bere", "081234567891", "802461", 500_000, 900_000, 320_000},
+}
+
+var demoStaff = struct{ name, phone, pin, role string }{"Yosef Teller", "081299990000", "975310", members.RoleTeller}
+
+// maybeSeedDemo seeds the demo cooperative when LUMBUNG_DEMO is on, or when
+// it is unset and the embedded database is empty, then prints how to try it.
+func (a *app) maybeSeedDemo(ctx context.Context, out io.Writer) error {
+	seed := a.cfg.Demo == config.DemoOn
+	if a.cfg.Demo == config.DemoAuto && a.cfg.Embedded() {
+		empty, err := a.db.IsEmpty(ctx)
+		if err != nil {
+			return err
+		}
+		seed = empty
+	}
+	if !seed {
+		return nil
+	}
+	if err := seedDemo(ctx, a.dir, a.books, time.Now()); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	port := a.cfg.HTTPAddr
+	if len(port) > 0 && port[0] == ':' {
+		port = "127.0.0.1" + port
+	}
+	fmt.Fprintf(out, `
+Demo cooperative %q is ready on USSD code %s.
+Try it in another terminal:
+
+  go run ./cmd/lumbung phone --url http://%s --msisdn %s --code '%s'
+
+  member     phone          PIN
+`, demoCoopName, demoUSSD, port, demoMembers[0].phone, demoUSSD)
+	for _, m := range demoMembers {
+		fmt.Fprintf(out, "  %-10s %-14s %s  %s\n", m.no, m.phone, m.pin, m.name)
+	}
+	fmt.Fprintf(out, "  %-10s %-14s %s  %s (%s)\n\n", "staff", demoStaff.phone, demoStaff.pin, demoStaff.name, demoStaff.role)
+	return nil
+}
+
+// seedDemo creates the demo cooperative, members with PINs and opening
+// balances, and a teller. It does nothing if the demo cooperative exists.
+func seedDemo(ctx context.Context, dir *members.Directory, books *ledger.Ledger, now time.Time) error {
+	coop, err := dir.CreateCooperative(ctx, demoCoopCode, demoCoopName, []string{demoUSSD})
+	if errors.Is(err, members.ErrDuplicate) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	equity, err := books.AccountID(ctx, coop.ID, ledger.OpeningEquity, ledger.Owner{})
+	if err != nil {
+		return err
+	}
+	for _, p := range demoMembers {
+		m, err := dir.AddMember(ctx, coop.ID, members.NewMember{No: p.no, Name: p.name, Phone: p.phone, JoinedOn: now.AddDate(-2, 0, 0)})
+		if err != nil {
+			return err
+		}
+		if err := dir.SetPIN(ctx, members.Holder{Kind: members.KindMember, ID: m.ID, CooperativeID: coop.ID}, p.pin); err != nil {
+			return err
+		}
+		for kind, amount := range map[ledger.AccountKind]int64{ledger.Pokok: p.pokok, ledger.Wajib: p.wajib, ledger.Sukarela: p.sukarela} {
+			acct, err := books.AccountID(ctx, coop.ID, kind, ledger.Owner{MemberID: m.ID})
+			if err != nil {
+				return err
+			}
+			_, err = books.Post(ctx, ledger.Journal{
+				CooperativeID: coop.ID, Key: "demo:" + p.no + ":" + string(kind), Kind: "opening",
+				Memo: "demo opening balance", Actor: "demo",
+				Postings: []ledger.Posting{{From: equity, To: acct, Amount: amount}},
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	s, err := dir.AddStaff(ctx, coop.ID, demoStaff.name, demoStaff.phone, demoStaff.role)
+	if err != nil {
+		return err
+	}
+	return dir.SetPIN(ctx, members.Holder{Kind: members.KindStaff, ID: s.ID, CooperativeID: coop.ID}, demoStaff.pin)
+}

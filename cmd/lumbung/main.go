@@ -1,0 +1,100 @@
+// Command lumbung is the USSD/SMS gateway for savings-and-loan cooperatives.
+// This is the only place that wires everything: config → stores →
+// adapters → routes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/lumbung-id/lumbung/config"
+)
+
+const usage = `lumbung — USSD and SMS banking for savings-and-loan cooperatives
+
+Usage:
+  lumbung serve [--config FILE] [--no-migrate]   run the HTTP service and workers
+  lumbung migrate [--config FILE]                apply database migrations and exit
+  lumbung phone [--url URL] [--provider africastalking] --msisdn PHONE --code '*123#'
+                                                 a terminal phone that dials a running lumbung
+
+Configuration is read from LUMBUNG_* environment variables (see README.md).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main without the process: tests call it with their own arguments
+// and streams.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], stderr)
+	case "phone":
+		err = cmdPhone(ctx, args[1:], stdin, stdout)
+	default:
+		fmt.Fprintf(stderr, "lumbung: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lumbung %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig reads --config FILE (if given) and the environment.
+func loadConfig(file string) (config.Config, error) {
+	return config.Load(os.LookupEnv, file)
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func cmdMigrate(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "config file with LUMBUNG_* keys")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*file)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr)
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, log); err != nil {
+		return err
+	}
+	log.Info("database is up to date", "dialect", db.Dialect)
+	return nil
+}

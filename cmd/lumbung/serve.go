@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lumbung-id/lumbung/config"
+	"github.com/lumbung-id/lumbung/ledger"
+	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/menus"
+	"github.com/lumbung-id/lumbung/ussd"
+)
+
+// app is a wired lumbung: stores, engine and routes.
+type app struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *ledger.DB
+	sessions ussd.SessionStore
+	redis    redis.UniversalClient // nil when the in-process store is used
+	dir      *members.Directory
+	books    *ledger.Ledger
+	registry *prometheus.Registry
+	echo     *echo.Echo
+}
+
+func openDB(ctx context.Context, cfg config.Config) (*ledger.DB, error) {
+	if cfg.Postgres() {
+		return ledger.OpenPostgres(ctx, cfg.DatabaseURL)
+	}
+	return ledger.OpenSQLite(ctx, cfg.SQLitePath())
+}
+
+// secret returns LUMBUNG_SECRET or, in embedded mode, the one kept in the
+// data dir (generated on first start).
+func secret(cfg config.Config) ([]byte, error) {
+	if cfg.Secret != "" {
+		return []byte(cfg.Secret), nil
+	}
+	if cfg.Postgres() {
+		return nil, errors.New("LUMBUNG_SECRET: required with PostgreSQL")
+	}
+	path := filepath.Join(cfg.DataDir, "secret")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= config.MinSecretLength {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(raw)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return []byte(s), nil
+}
+
+// openApp opens the stores named by cfg (running migrations first when
+// migrate is set) and wires the app.
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*app, error) {
+	key, err := secret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := db.Migrate(ctx, log); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	var rc redis.UniversalClient
+	var sessions ussd.SessionStore
+	if cfg.RedisEnabled() {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("LUMBUNG_REDIS_URL: %w", err)
+		}
+		rc = redis.NewClient(opts)
+		if err := rc.Ping(ctx).Err(); err != nil {
+			rc.Close()
+			db.Close()
+			return nil, fmt.Errorf("connect to redis: %w", err)
+		}
+		sessions = ussd.NewRedisStore(rc, "lumbung:ussd:", holdTTL(cfg))
+	} else {
+		sessions = ussd.NewMemoryStore(holdTTL(cfg))
+	}
+	a, err := newApp(cfg, log, key, db, sessions)
+	if err != nil {
+		sessions.Close()
+		if rc != nil {
+			rc.Close()
+		}
+		db.Close()
+		return nil, err
+	}
+	a.redis = rc
+	return a, nil
+}
+
+// holdTTL bounds how long a crashed instance can hold a session: long
+// enough for any hop to finish within its deadline, short enough that the
+// member's next dial is not refused for long.
+func holdTTL(cfg config.Config) time.Duration {
+	return max(10*time.Second, 2*cfg.USSDHopDeadline)
+}
+
+// newApp wires an app over stores that are already open (tests pass their
+// own throwaway databases).
+func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sessions ussd.SessionStore) (*app, error) {
+	dir, err := members.NewDirectory(db, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, books: ledger.New(db, nil), registry: prometheus.NewRegistry()}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.echo = a.routes()
+	return a, nil
+}
+
+func (a *app) close() {
+	if a.sessions != nil {
+		a.sessions.Close()
+	}
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	a.db.Close()
+}
+
+func (a *app) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = a.httpError
+	e.Use(a.recoverer, a.deadline(30*time.Second))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", a.ready)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
+
+	h := &ussd.Handler{
+		Engine:      menus.NewEngine(a.dir, a.books, a.log),
+		Sessions:    a.sessions,
+		Metrics:     ussd.NewMetrics(a.registry),
+		Log:         a.log,
+		HopDeadline: a.cfg.USSDHopDeadline,
+	}
+	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)), ussd.AfricasTalking{})
+	return e
+}
+
+// ready reports whether the database and the session store answer.
+func (a *app) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	status := map[string]string{"database": "ok", "sessions": "ok"}
+	code := http.StatusOK
+	if err := a.db.PingContext(ctx); err != nil {
+		status["database"], code = "unreachable", http.StatusServiceUnavailable
+		a.log.Warn("readiness: database", "err", err)
+	}
+	if err := a.sessions.Ping(ctx); err != nil {
+		status["sessions"], code = "unreachable", http.StatusServiceUnavailable
+		a.log.Warn("readiness: session store", "err", err)
+	}
+	return c.JSON(code, status)
+}
+
+// deadline gives every request a context deadline; USSD hops get the
+// tighter LUMBUNG_USSD_HOP_DEADLINE inside their handler.
+func (a *app) deadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// recoverer turns a panic outside the USSD handler (which has its own) into
+// a plain 500 without a stack trace for the caller.
+func (a *app) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("handler panicked", "path", c.Path(), "panic_type", fmt.Sprintf("%T", p))
+				err = echo.NewHTTPError(http.StatusInternalServerError, "internal error")
+			}
+		}()
+		return next(c)
+	}
+}
+
+// httpError answers errors with a one-line reason; internal details go to
+// the log only.
+func (a *app) httpError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := http.StatusInternalServerError, "internal error"
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+		msg = fmt.Sprint(he.Message)
+	} else {
+		a.log.Error("request failed", "path", c.Path(), "err", err)
+	}
+	_ = c.String(code, msg+"\n")
+}
+
+// callbackGuard protects telco and SMS-gateway callbacks: the source address
+// must be in LUMBUNG_CALLBACK_ALLOW (when set) and the request must carry
+// ?token=LUMBUNG_CALLBACK_TOKEN (when set), compared in constant time.
+func callbackGuard(token string, allow []netip.Prefix) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if len(allow) > 0 {
+				host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+				addr, perr := netip.ParseAddr(host)
+				if err != nil || perr != nil || !allowed(addr.Unmap(), allow) {
+					return echo.NewHTTPError(http.StatusForbidden, "source address not allowed")
+				}
+			}
+			if token != "" {
+				got := c.QueryParam("token")
+				if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+					return echo.NewHTTPError(http.StatusForbidden, "missing or wrong callback token")
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+func allowed(addr netip.Addr, allow []netip.Prefix) bool {
+	for _, p := range allow {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "config file with LUMBUNG_* keys")
+	noMigrate := fs.Bool("no-migrate", false, "do not apply migrations on start")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*file)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr)
+	log.Info("starting lumbung", "config", cfg)
+	a, err := openApp(ctx, cfg, log, !*noMigrate)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.maybeSeedDemo(ctx, stdout); err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           a.echo,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      35 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("LUMBUNG_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "database", string(a.db.Dialect), "sessions", map[bool]string{true: "redis", false: "in-process"}[a.redis != nil])
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,112 @@
+package ussd_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumbung-id/lumbung/ledger"
+	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/menus"
+	"github.com/lumbung-id/lumbung/ussd"
+)
+
+// brokenDirectory misbehaves in the ways a real dependency can.
+type brokenDirectory struct {
+	panicOn string
+	block   bool
+}
+
+func (d brokenDirectory) CooperativesForCode(ctx context.Context, code string) ([]members.Cooperative, error) {
+	if d.panicOn == "coops" {
+		panic("boom with input 1*246810")
+	}
+	if d.block {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return []members.Cooperative{{ID: 1, Name: "K"}}, nil
+}
+
+func (d brokenDirectory) Identify(context.Context, string, string) ([]members.Identity, error) {
+	return []members.Identity{{Cooperative: members.Cooperative{ID: 1, Name: "K"}, Holder: members.Holder{Kind: members.KindMember, ID: 1, CooperativeID: 1}, Name: "A B", Language: "id", HasPIN: true}}, nil
+}
+
+func (d brokenDirectory) CheckPIN(context.Context, members.Holder, string) (int, bool, error) {
+	if d.panicOn == "pin" {
+		panic("boom")
+	}
+	return 0, false, nil
+}
+
+func (d brokenDirectory) SetLanguage(context.Context, members.Holder, string) error { return nil }
+
+type noBooks struct{}
+
+func (noBooks) MemberBalances(context.Context, int64, int64) (ledger.MemberBalances, error) {
+	return ledger.MemberBalances{}, nil
+}
+
+func serve(t *testing.T, dir menus.Directory, deadline time.Duration) (*httptest.Server, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	h := &ussd.Handler{
+		Engine: menus.NewEngine(dir, noBooks{}, log), Sessions: ussd.NewMemoryStore(time.Second),
+		Metrics: ussd.NewMetrics(prometheus.NewRegistry()), Log: log, HopDeadline: deadline,
+	}
+	e := echo.New()
+	h.Register(e.Group("/ussd"), ussd.AfricasTalking{})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv, &logs
+}
+
+func hop(t *testing.T, srv *httptest.Server, text string) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(srv.URL+"/ussd/africastalking", url.Values{
+		"sessionId": {"s1"}, "serviceCode": {"*123#"}, "phoneNumber": {"+6281234567890"}, "text": {text}})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestHandlerTurnsPanicsIntoPoliteEnd(t *testing.T) {
+	for _, where := range []string{"coops", "pin"} {
+		t.Run(where, func(t *testing.T) {
+			srv, logs := serve(t, brokenDirectory{panicOn: where}, time.Second)
+			code, body := hop(t, srv, "")
+			if where == "pin" {
+				hop(t, srv, "1")
+				code, body = hop(t, srv, "1*246810")
+			}
+			assert.Equal(t, http.StatusOK, code)
+			assert.Equal(t, "END Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", body)
+			assert.Contains(t, logs.String(), "ussd hop panicked")
+			assert.NotContains(t, logs.String(), "246810", "the panic value is not logged")
+			assert.NotContains(t, body, "goroutine", "no stack trace reaches the member")
+		})
+	}
+}
+
+func TestHandlerAnswersWithinTheHopDeadline(t *testing.T) {
+	srv, _ := serve(t, brokenDirectory{block: true}, 200*time.Millisecond)
+	start := time.Now()
+	code, body := hop(t, srv, "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.True(t, strings.HasPrefix(body, "END "), body)
+	assert.Less(t, time.Since(start), 5*time.Second, "a stuck dependency must not hold the hop past its deadline")
+}

@@ -1,0 +1,209 @@
+package ussd
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	mathrand "math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Waiting for a busy session's hold backs off from redisMinBackoff, doubling
+// up to redisMaxBackoff, until the caller's context is done.
+const (
+	redisMinBackoff = 5 * time.Millisecond
+	redisMaxBackoff = 50 * time.Millisecond
+)
+
+// redisReleaseTimeout bounds the best-effort release of a hold on a failure
+// path; it runs even when the caller's context is already done.
+const redisReleaseTimeout = 2 * time.Second
+
+// redisCommit stores the new state and releases the hold in one round trip,
+// but only while the hold still carries the caller's token.
+//
+//	KEYS[1] hold key, KEYS[2] state key
+//	ARGV[1] token, ARGV[2] "set" or "del", ARGV[3] state, ARGV[4] ttl in ms
+//
+// It returns 1 when stored and 0 when the hold was lost (nothing written).
+var redisCommit = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+	return 0
+end
+if ARGV[2] == 'del' then
+	redis.call('DEL', KEYS[2])
+else
+	redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+end
+redis.call('DEL', KEYS[1])
+return 1
+`)
+
+// redisRelease deletes the hold KEYS[1] only if it still carries ARGV[1].
+var redisRelease = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// RedisStore is a SessionStore in Redis, shared by every lumbung instance.
+// A session's state lives at <prefix>s:<key> with the session's idle TTL and
+// its exclusive hold at <prefix>l:<key>: a random token set with NX and a
+// lockTTL expiry, deleted only by a script that compares the token.
+//
+// An uncontended Update costs two round trips: one pipeline (SET NX the hold
+// + GET the state) and one script (check the token, SET PX or DEL the state,
+// DEL the hold). A failing fn costs two as well (the second releases the hold).
+// The commit script touches two keys; the session key sits in a hash tag
+// ({key}) so both land in one slot on Redis Cluster.
+type RedisStore struct {
+	client  redis.UniversalClient
+	prefix  string
+	lockTTL time.Duration
+}
+
+var _ SessionStore = (*RedisStore)(nil)
+
+// NewRedisStore returns a RedisStore using client, with every key under
+// prefix and holds that lapse after lockTTL (lockTTL <= 0 selects 10 s).
+// The caller owns client and closes it.
+func NewRedisStore(client redis.UniversalClient, prefix string, lockTTL time.Duration) *RedisStore {
+	if lockTTL <= 0 {
+		lockTTL = defaultLockTTL
+	}
+	return &RedisStore{client: client, prefix: prefix, lockTTL: lockTTL}
+}
+
+func (s *RedisStore) stateKey(key string) string { return s.prefix + "s:{" + key + "}" }
+func (s *RedisStore) holdKey(key string) string  { return s.prefix + "l:{" + key + "}" }
+
+// Update implements SessionStore.
+func (s *RedisStore) Update(ctx context.Context, key string, ttl time.Duration, fn func(old []byte) ([]byte, error)) error {
+	if ttl <= 0 {
+		return fmt.Errorf("redis session store: ttl %v is not positive", ttl)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	holdKey, stateKey := s.holdKey(key), s.stateKey(key)
+	token := rand.Text()
+
+	old, err := s.acquire(ctx, holdKey, stateKey, token)
+	if err != nil {
+		return err
+	}
+	settled := false // the commit script ran: the hold is gone either way
+	defer func() {
+		if !settled { // fn failed or panicked, or the commit did not reach Redis
+			s.release(ctx, holdKey, token)
+		}
+	}()
+
+	value, err := fn(old)
+	if err != nil {
+		return err
+	}
+
+	mode, ttlMS := "set", max(ttl.Milliseconds(), 1)
+	if value == nil {
+		mode = "del"
+	}
+	n, err := redisCommit.Run(ctx, s.client, []string{holdKey, stateKey}, token, mode, value, ttlMS).Int()
+	if err != nil {
+		return fmt.Errorf("redis session store: store state: %w", err)
+	}
+	settled = true
+	if n != 1 {
+		return ErrHoldLost
+	}
+	return nil
+}
+
+// acquire sets the hold on the session to token and returns the session's
+// state, retrying with backoff while somebody else holds it.
+func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token string) ([]byte, error) {
+	backoff := redisMinBackoff
+	busy := false
+	for {
+		var setNX *redis.BoolCmd
+		var get *redis.StringCmd
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			setNX = p.SetNX(ctx, holdKey, token, s.lockTTL)
+			get = p.Get(ctx, stateKey)
+			return nil
+		})
+		if err := setNX.Err(); err != nil {
+			// The SET may have reached Redis even though the answer did not.
+			s.release(ctx, holdKey, token)
+			if busy && ctx.Err() != nil {
+				return nil, ErrSessionBusy
+			}
+			return nil, fmt.Errorf("redis session store: take hold: %w", err)
+		}
+		if setNX.Val() {
+			old, err := get.Bytes()
+			switch {
+			case errors.Is(err, redis.Nil):
+				return nil, nil
+			case err != nil:
+				s.release(ctx, holdKey, token)
+				return nil, fmt.Errorf("redis session store: load state: %w", err)
+			}
+			return old, nil
+		}
+
+		busy = true
+		timer := time.NewTimer(backoff/2 + mathrand.N(backoff/2))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ErrSessionBusy
+		case <-timer.C:
+		}
+		backoff = min(2*backoff, redisMaxBackoff)
+	}
+}
+
+// release deletes the hold if it still carries token, best effort: if it
+// fails, the hold lapses after lockTTL.
+func (s *RedisStore) release(ctx context.Context, holdKey, token string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisReleaseTimeout)
+	defer cancel()
+	_ = redisRelease.Run(ctx, s.client, []string{holdKey}, token).Err()
+}
+
+// Get implements SessionStore.
+func (s *RedisStore) Get(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.client.Get(ctx, s.stateKey(key)).Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("redis session store: get state: %w", err)
+	}
+	return b, nil
+}
+
+// Delete implements SessionStore. It does not touch a hold on key.
+func (s *RedisStore) Delete(ctx context.Context, key string) error {
+	if err := s.client.Del(ctx, s.stateKey(key)).Err(); err != nil {
+		return fmt.Errorf("redis session store: delete state: %w", err)
+	}
+	return nil
+}
+
+// Ping implements SessionStore by pinging Redis.
+func (s *RedisStore) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis session store: ping: %w", err)
+	}
+	return nil
+}
+
+// Close is a no-op: the store holds nothing of its own, and the caller that
+// created the client closes it.
+func (s *RedisStore) Close() error { return nil }

@@ -1,0 +1,593 @@
+package ussd_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumbung-id/lumbung/ussd"
+	"github.com/lumbung-id/lumbung/ussd/ussdtest"
+)
+
+const (
+	// noLapse is the lockTTL of stores whose holds must never lapse during a
+	// test, however loaded the machine is.
+	noLapse = time.Minute
+	// lapse is the lockTTL of stores whose tests wait for a hold to lapse:
+	// short enough to keep them quick, long enough that a hold taken after
+	// the lapse survives the few steps that look at it on a busy CI machine.
+	lapse = 1500 * time.Millisecond
+	// longTTL is a session ttl no test outlives.
+	longTTL = time.Hour
+	// waitBusy is how long a caller waits for a held session before it
+	// gives up; well below lapse.
+	waitBusy = 100 * time.Millisecond
+	// eventually bounds every wait for something that must happen.
+	eventually = 10 * time.Second
+)
+
+var errBoom = errors.New("boom")
+
+func TestMemoryStore(t *testing.T) {
+	testSessionStore(t, func(t *testing.T, lockTTL time.Duration) ussd.SessionStore {
+		s := ussd.NewMemoryStore(lockTTL)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		return s
+	})
+}
+
+func TestRedisStore(t *testing.T) {
+	testSessionStore(t, func(t *testing.T, lockTTL time.Duration) ussd.SessionStore {
+		s, _, _ := newRedisStore(t, lockTTL)
+		return s
+	})
+}
+
+// testSessionStore is the contract every ussd.SessionStore meets. newStore
+// returns an empty store whose holds lapse after lockTTL; the store is
+// closed when the test ends.
+func testSessionStore(t *testing.T, newStore func(t *testing.T, lockTTL time.Duration) ussd.SessionStore) {
+	t.Run("get of a missing session is nil", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		got, err := s.Get(t.Context(), "missing")
+		require.NoError(t, err)
+		assert.Nil(t, got)
+	})
+
+	t.Run("update stores and passes the old state on", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		ctx := t.Context()
+		var seen [][]byte
+		record := func(next string) func([]byte) ([]byte, error) {
+			return func(old []byte) ([]byte, error) {
+				seen = append(seen, old)
+				return []byte(next), nil
+			}
+		}
+		require.NoError(t, s.Update(ctx, "k", longTTL, record(`{"screen":"home"}`)))
+		require.NoError(t, s.Update(ctx, "k", longTTL, record(`{"screen":"saldo"}`)))
+
+		assert.Equal(t, [][]byte{nil, []byte(`{"screen":"home"}`)}, seen)
+		assertState(t, s, "k", `{"screen":"saldo"}`)
+	})
+
+	t.Run("stored bytes are not shared with callers", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		ctx := t.Context()
+		value := []byte("abc")
+		require.NoError(t, s.Update(ctx, "k", longTTL, put(value)))
+		value[0] = 'X'
+		got, err := s.Get(ctx, "k")
+		require.NoError(t, err)
+		got[1] = 'Y'
+		assertState(t, s, "k", "abc")
+	})
+
+	t.Run("fn error stores nothing and is returned", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		ctx := t.Context()
+		require.NoError(t, s.Update(ctx, "k", longTTL, put([]byte("before"))))
+
+		err := s.Update(ctx, "k", longTTL, func([]byte) ([]byte, error) {
+			return []byte("after"), fmt.Errorf("render screen: %w", errBoom)
+		})
+		require.ErrorIs(t, err, errBoom)
+		assertState(t, s, "k", "before")
+
+		err = s.Update(ctx, "fresh", longTTL, func([]byte) ([]byte, error) { return []byte("x"), errBoom })
+		require.ErrorIs(t, err, errBoom)
+		assertState(t, s, "fresh", "")
+
+		// The hold went with the error: the next hop gets in at once.
+		require.NoError(t, updateWithin(s, "k", waitBusy, put([]byte("next"))))
+		assertState(t, s, "k", "next")
+	})
+
+	t.Run("a panicking fn releases the hold", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		assert.Panics(t, func() {
+			_ = s.Update(t.Context(), "k", longTTL, func([]byte) ([]byte, error) { panic("menu bug") })
+		})
+		require.NoError(t, updateWithin(s, "k", waitBusy, put([]byte("next"))))
+		assertState(t, s, "k", "next")
+	})
+
+	t.Run("nil result deletes the state", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		ctx := t.Context()
+		require.NoError(t, s.Update(ctx, "k", longTTL, put([]byte("state"))))
+		require.NoError(t, s.Update(ctx, "k", longTTL, put(nil)))
+		assertState(t, s, "k", "")
+		// Deleting what is not there is fine too.
+		require.NoError(t, s.Update(ctx, "never", longTTL, put(nil)))
+		assertState(t, s, "never", "")
+	})
+
+	t.Run("state expires after its ttl", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		ctx := t.Context()
+		require.NoError(t, s.Update(ctx, "k", 200*time.Millisecond, put([]byte("state"))))
+		assertState(t, s, "k", "state")
+		assertGone(t, s, "k")
+
+		var old []byte
+		require.NoError(t, s.Update(ctx, "k", longTTL, func(o []byte) ([]byte, error) {
+			old = o
+			return []byte("again"), nil
+		}))
+		assert.Nil(t, old, "an expired session starts afresh")
+	})
+
+	t.Run("each update sets the ttl anew", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		ctx := t.Context()
+		// Short, then long: the state outlives the first ttl.
+		require.NoError(t, s.Update(ctx, "k", 300*time.Millisecond, put([]byte("one"))))
+		require.NoError(t, s.Update(ctx, "k", longTTL, put([]byte("two"))))
+		time.Sleep(600 * time.Millisecond)
+		assertState(t, s, "k", "two")
+
+		// Long, then short: the state goes with the second ttl.
+		require.NoError(t, s.Update(ctx, "k", 200*time.Millisecond, put([]byte("three"))))
+		assertGone(t, s, "k")
+	})
+
+	t.Run("delete drops the state", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		ctx := t.Context()
+		require.NoError(t, s.Update(ctx, "k", longTTL, put([]byte("state"))))
+		require.NoError(t, s.Update(ctx, "other", longTTL, put([]byte("kept"))))
+		require.NoError(t, s.Delete(ctx, "k"))
+		assertState(t, s, "k", "")
+		assertState(t, s, "other", "kept")
+		require.NoError(t, s.Delete(ctx, "missing"))
+	})
+
+	t.Run("concurrent updates of one session are serialised", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		const n = 50
+		var inside, overlaps atomic.Int32
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				errs <- s.Update(ctx, "k", longTTL, func(old []byte) ([]byte, error) {
+					if inside.Add(1) > 1 {
+						overlaps.Add(1)
+					}
+					defer inside.Add(-1)
+					return increment(old)
+				})
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		assert.Zero(t, overlaps.Load(), "fn ran for two hops at once")
+		assertState(t, s, "k", strconv.Itoa(n))
+	})
+
+	t.Run("a held session is busy until ctx is done", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		h := startHold(t, s, "k", "holder")
+
+		called := false
+		err := updateWithin(s, "k", waitBusy, func([]byte) ([]byte, error) {
+			called = true
+			return []byte("intruder"), nil
+		})
+		require.ErrorIs(t, err, ussd.ErrSessionBusy)
+		assert.False(t, called, "fn ran without the hold")
+
+		require.NoError(t, h.finish())
+		assertState(t, s, "k", "holder")
+	})
+
+	t.Run("a waiting hop gets in when the holder lets go", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		h := startHold(t, s, "k", "1")
+		done := make(chan error, 1)
+		go func() { done <- updateWithin(s, "k", eventually, increment) }()
+		require.NoError(t, h.finish())
+		require.NoError(t, <-done)
+		assertState(t, s, "k", "2")
+	})
+
+	t.Run("a hold that outlives lockTTL lapses", func(t *testing.T) {
+		s := newStore(t, lapse)
+		crashed := startHold(t, s, "k", "crashed")
+
+		// Waits about lapse, then gets in.
+		require.NoError(t, updateWithin(s, "k", eventually, put([]byte("next"))))
+		assertState(t, s, "k", "next")
+
+		// The stale holder finally returns: nothing of it is stored.
+		require.ErrorIs(t, crashed.finish(), ussd.ErrHoldLost)
+		assertState(t, s, "k", "next")
+	})
+
+	for _, late := range []struct {
+		name    string
+		fn      func(old []byte) ([]byte, error)
+		wantErr error
+	}{
+		{"with a new state", put([]byte("stale")), ussd.ErrHoldLost},
+		{"with a nil state", put(nil), ussd.ErrHoldLost},
+		{"with an error", func([]byte) ([]byte, error) { return nil, errBoom }, errBoom},
+	} {
+		t.Run("a late holder finishing "+late.name+" leaves the next holder alone", func(t *testing.T) {
+			s := newStore(t, lapse)
+			require.NoError(t, s.Update(t.Context(), "k", longTTL, put([]byte("start"))))
+			stale := startHoldFn(t, s, "k", late.fn)
+			next := startHold(t, s, "k", "next") // gets in once stale's hold lapsed
+
+			require.ErrorIs(t, stale.finish(), late.wantErr)
+			assertState(t, s, "k", "start")
+			require.ErrorIs(t, updateWithin(s, "k", waitBusy, put([]byte("intruder"))), ussd.ErrSessionBusy,
+				"the late holder freed the next holder's hold")
+
+			require.NoError(t, next.finish())
+			assertState(t, s, "k", "next")
+		})
+	}
+
+	t.Run("sessions do not block each other", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		a := startHold(t, s, "a", "A")
+		b := startHold(t, s, "b", "B") // both held at once
+		require.NoError(t, updateWithin(s, "c", waitBusy, put([]byte("C"))))
+		require.NoError(t, a.finish())
+		require.NoError(t, b.finish())
+		assertState(t, s, "a", "A")
+		assertState(t, s, "b", "B")
+		assertState(t, s, "c", "C")
+	})
+
+	t.Run("a done ctx stops update before fn", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		called := false
+		err := s.Update(ctx, "k", longTTL, func([]byte) ([]byte, error) {
+			called = true
+			return []byte("x"), nil
+		})
+		require.ErrorIs(t, err, context.Canceled)
+		assert.False(t, called)
+	})
+
+	t.Run("ttl must be positive", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		require.Error(t, s.Update(t.Context(), "k", 0, put([]byte("x"))))
+		assertState(t, s, "k", "")
+	})
+
+	t.Run("ping", func(t *testing.T) {
+		s := newStore(t, noLapse)
+		require.NoError(t, s.Ping(t.Context()))
+	})
+}
+
+func TestMemoryStoreCloseTwice(t *testing.T) {
+	s := ussd.NewMemoryStore(noLapse)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close())
+}
+
+func TestRedisStoreKeys(t *testing.T) {
+	s, client, prefix := newRedisStore(t, noLapse)
+	ctx := t.Context()
+	holdKey, stateKey := prefix+"l:{sess-1}", prefix+"s:{sess-1}"
+
+	require.NoError(t, s.Update(ctx, "sess-1", 180*time.Second, func([]byte) ([]byte, error) {
+		token, err := client.Get(ctx, holdKey).Result()
+		require.NoError(t, err)
+		assert.NotEmpty(t, token)
+		pttl, err := client.PTTL(ctx, holdKey).Result()
+		require.NoError(t, err)
+		assert.True(t, pttl > 0 && pttl <= noLapse, "hold pttl %v; want in (0, %v]", pttl, noLapse)
+		return []byte("state"), nil
+	}))
+
+	got, err := client.Get(ctx, stateKey).Result()
+	require.NoError(t, err)
+	assert.Equal(t, "state", got)
+	pttl, err := client.PTTL(ctx, stateKey).Result()
+	require.NoError(t, err)
+	assert.True(t, pttl > 170*time.Second && pttl <= 180*time.Second, "state pttl %v; want about 180s", pttl)
+	n, err := client.Exists(ctx, holdKey).Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, "hold left behind")
+}
+
+func TestRedisStoreCrashedInstanceHoldLapses(t *testing.T) {
+	s, client, prefix := newRedisStore(t, noLapse)
+	ctx := t.Context()
+	// An instance took the hold and died.
+	require.NoError(t, client.Set(ctx, prefix+"l:{k}", "crashed-instance", lapse).Err())
+
+	require.ErrorIs(t, updateWithin(s, "k", waitBusy, put([]byte("x"))), ussd.ErrSessionBusy)
+	require.NoError(t, updateWithin(s, "k", eventually, put([]byte("next"))))
+	assertState(t, s, "k", "next")
+}
+
+func TestRedisStoreLateHolderLeavesOthersHold(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fn      func([]byte) ([]byte, error)
+		wantErr error
+	}{
+		{"stores", put([]byte("stale")), ussd.ErrHoldLost},
+		{"deletes", put(nil), ussd.ErrHoldLost},
+		{"fails", func([]byte) ([]byte, error) { return nil, errBoom }, errBoom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, client, prefix := newRedisStore(t, noLapse)
+			ctx := t.Context()
+			holdKey := prefix + "l:{k}"
+			require.NoError(t, s.Update(ctx, "k", longTTL, put([]byte("start"))))
+
+			h := startHoldFn(t, s, "k", tc.fn)
+			// Its hold lapses and another instance takes it.
+			require.NoError(t, client.Set(ctx, holdKey, "other-instance", time.Minute).Err())
+
+			require.ErrorIs(t, h.finish(), tc.wantErr)
+			assertState(t, s, "k", "start")
+			token, err := client.Get(ctx, holdKey).Result()
+			require.NoError(t, err)
+			assert.Equal(t, "other-instance", token)
+		})
+	}
+
+	t.Run("hold lapsed and nobody took it", func(t *testing.T) {
+		s, client, prefix := newRedisStore(t, noLapse)
+		ctx := t.Context()
+		require.NoError(t, s.Update(ctx, "k", longTTL, put([]byte("start"))))
+		h := startHold(t, s, "k", "stale")
+		require.NoError(t, client.Del(ctx, prefix+"l:{k}").Err())
+		require.ErrorIs(t, h.finish(), ussd.ErrHoldLost)
+		assertState(t, s, "k", "start")
+	})
+}
+
+func TestRedisStoreInstancesShareHolds(t *testing.T) {
+	client, prefix := ussdtest.Redis(t)
+	instances := []ussd.SessionStore{
+		ussd.NewRedisStore(client, prefix, noLapse),
+		ussd.NewRedisStore(client, prefix, noLapse),
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { errs <- updateWithin(instances[i%2], "k", 30*time.Second, increment) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assertState(t, instances[0], "k", strconv.Itoa(n))
+}
+
+func TestRedisStoreRoundTrips(t *testing.T) {
+	client, prefix := ussdtest.Redis(t)
+	hook := &countingHook{}
+	client.AddHook(hook)
+	s := ussd.NewRedisStore(client, prefix, noLapse)
+	ctx := t.Context()
+
+	// Warm up: the scripts get loaded into Redis.
+	require.NoError(t, s.Update(ctx, "k", longTTL, increment))
+	require.ErrorIs(t, s.Update(ctx, "k", longTTL, fail), errBoom)
+
+	for _, tc := range []struct {
+		name string
+		do   func() error
+		want int64
+	}{
+		{"update", func() error { return s.Update(ctx, "k", longTTL, increment) }, 2},
+		{"update deleting", func() error { return s.Update(ctx, "k", longTTL, put(nil)) }, 2},
+		{"update whose fn fails", func() error {
+			if err := s.Update(ctx, "k", longTTL, fail); !errors.Is(err, errBoom) {
+				return fmt.Errorf("got %v; want %v", err, errBoom)
+			}
+			return nil
+		}, 2},
+		{"get", func() error { _, err := s.Get(ctx, "k"); return err }, 1},
+		{"delete", func() error { return s.Delete(ctx, "k") }, 1},
+	} {
+		hook.n.Store(0)
+		require.NoError(t, tc.do(), tc.name)
+		assert.Equal(t, tc.want, hook.n.Load(), "round trips of %s", tc.name)
+	}
+}
+
+func BenchmarkMemoryStoreUpdate(b *testing.B) {
+	s := ussd.NewMemoryStore(noLapse)
+	b.Cleanup(func() { _ = s.Close() })
+	benchmarkUpdate(b, s)
+}
+
+func BenchmarkRedisStoreUpdate(b *testing.B) {
+	client, prefix := ussdtest.Redis(b)
+	benchmarkUpdate(b, ussd.NewRedisStore(client, prefix, 10*time.Second))
+}
+
+// benchmarkUpdate runs hops of distinct sessions in parallel.
+func benchmarkUpdate(b *testing.B, s ussd.SessionStore) {
+	var sessions atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		key := "bench-" + strconv.FormatInt(sessions.Add(1), 10)
+		ctx := context.Background()
+		for pb.Next() {
+			if err := s.Update(ctx, key, time.Minute, increment); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func newRedisStore(t *testing.T, lockTTL time.Duration) (*ussd.RedisStore, redis.UniversalClient, string) {
+	t.Helper()
+	client, prefix := ussdtest.Redis(t)
+	s := ussd.NewRedisStore(client, prefix, lockTTL)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s, client, prefix
+}
+
+// put returns an update fn that stores value whatever was there.
+func put(value []byte) func([]byte) ([]byte, error) {
+	return func([]byte) ([]byte, error) { return value, nil }
+}
+
+func fail([]byte) ([]byte, error) { return []byte("never stored"), errBoom }
+
+// increment treats the state as a decimal counter (nil is 0) and adds one.
+func increment(old []byte) ([]byte, error) {
+	n := 0
+	if old != nil {
+		var err error
+		if n, err = strconv.Atoi(string(old)); err != nil {
+			return nil, fmt.Errorf("counter %q: %w", old, err)
+		}
+	}
+	return []byte(strconv.Itoa(n + 1)), nil
+}
+
+// updateWithin runs an Update that waits at most d for the session.
+func updateWithin(s ussd.SessionStore, key string, d time.Duration, fn func([]byte) ([]byte, error)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return s.Update(ctx, key, longTTL, fn)
+}
+
+// assertState checks the stored state of key; want "" means none.
+func assertState(t *testing.T, s ussd.SessionStore, key, want string) {
+	t.Helper()
+	got, err := s.Get(t.Context(), key)
+	require.NoError(t, err)
+	if want == "" {
+		assert.Nil(t, got, "state of %s", key)
+		return
+	}
+	assert.Equal(t, want, string(got), "state of %s", key)
+}
+
+// assertGone waits for key's state to expire.
+func assertGone(t *testing.T, s ussd.SessionStore, key string) {
+	t.Helper()
+	assert.Eventually(t, func() bool {
+		got, err := s.Get(context.Background(), key)
+		return err == nil && got == nil
+	}, eventually, 20*time.Millisecond, "state of %s never expired", key)
+}
+
+// held is an Update stopped inside its fn, holding its session.
+type held struct {
+	let  chan struct{}
+	done chan error
+}
+
+// startHold starts an Update of key that takes the hold and keeps it until
+// finish, then stores value.
+func startHold(t *testing.T, s ussd.SessionStore, key, value string) *held {
+	t.Helper()
+	return startHoldFn(t, s, key, put([]byte(value)))
+}
+
+// startHoldFn is startHold with fn deciding the outcome once let go.
+func startHoldFn(t *testing.T, s ussd.SessionStore, key string, fn func([]byte) ([]byte, error)) *held {
+	t.Helper()
+	h := &held{let: make(chan struct{}), done: make(chan error, 1)}
+	entered := make(chan struct{})
+	go func() {
+		h.done <- updateWithin(s, key, eventually+time.Minute, func(old []byte) ([]byte, error) {
+			close(entered)
+			<-h.let
+			return fn(old)
+		})
+	}()
+	select {
+	case <-entered:
+	case err := <-h.done:
+		t.Fatalf("hold %s: update ended before fn: %v", key, err)
+	case <-time.After(eventually):
+		t.Fatalf("hold %s: not taken within %v", key, eventually)
+	}
+	t.Cleanup(func() { h.finish() }) // idempotent; frees the goroutine on failure
+	return h
+}
+
+// finish lets the held fn return and reports what Update returned.
+func (h *held) finish() error {
+	select {
+	case <-h.let:
+	default:
+		close(h.let)
+	}
+	err, ok := <-h.done
+	if ok {
+		close(h.done)
+	}
+	return err
+}
+
+// countingHook counts round trips to Redis: each command or pipeline is one.
+type countingHook struct{ n atomic.Int64 }
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return next(ctx, network, addr)
+	}
+}
+
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
