@@ -59,7 +59,7 @@ func (k AccountKind) rules() (normal string, bounded bool) {
 	switch k {
 	case Pokok, Wajib, Sukarela:
 		return "credit", true
-	case LoanPrincipal, Till, CollectorCash, Vault:
+	case LoanPrincipal, Till, CollectorCash:
 		return "debit", true
 	case InterestIncome, PenaltyIncome, FeeIncome, OpeningEquity:
 		return "credit", false
@@ -67,6 +67,19 @@ func (k AccountKind) rules() (normal string, bounded bool) {
 		return "debit", false
 	}
 }
+
+// sharded reports whether the account's balance is split over shard rows:
+// the cooperative-level accounts that many journals touch at once.
+func (k AccountKind) sharded() bool {
+	switch k {
+	case Vault, InterestIncome, PenaltyIncome, FeeIncome, OpeningEquity, Clearing:
+		return true
+	}
+	return false
+}
+
+// Shards is how many balance rows a hot account is split over.
+const Shards = 8
 
 // Posting moves Amount from one account to another: From is debited, To is
 // credited. A journal built from postings cannot be unbalanced.
@@ -83,6 +96,9 @@ type Journal struct {
 	Memo          string
 	Actor         string // who caused it ("member:12", "staff:3", "import")
 	Postings      []Posting
+
+	reverses int64  // set by Reverse only
+	reason   string // why it was reversed
 }
 
 // Ledger posts journals and answers balance questions.
@@ -157,18 +173,22 @@ type accountRow struct {
 	Kind          string         `db:"kind"`
 	Normal        string         `db:"normal"`
 	Bounded       bool           `db:"bounded"`
+	Sharded       bool           `db:"sharded"`
 	MemberStatus  sql.NullString `db:"member_status"`
 }
 
-const insertJournalSQL = `INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, actor, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cooperative_id, idem_key) DO NOTHING RETURNING id`
+const insertJournalSQL = `INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, actor, reason, reverses_id, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cooperative_id, idem_key) DO NOTHING RETURNING id`
 
 const existingJournalSQL = `SELECT id, request_hash FROM journals WHERE cooperative_id = ? AND idem_key = ?`
 
-const accountsForPostSQL = `SELECT a.id, a.cooperative_id, a.kind, a.normal, a.bounded, m.status AS member_status
+const accountsForPostSQL = `SELECT a.id, a.cooperative_id, a.kind, a.normal, a.bounded, a.sharded, m.status AS member_status
 FROM accounts a LEFT JOIN members m ON m.id = a.member_id WHERE a.id IN (%s)`
 
 const applyDeltaSQL = `UPDATE accounts SET balance = balance + ? WHERE id = ? AND (bounded = ? OR balance + ? >= 0)`
+
+const applyShardDeltaSQL = `INSERT INTO account_shards (account_id, shard, balance) VALUES (?, ?, ?)
+ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_shards.balance + excluded.balance`
 
 const insertEntrySQL = `INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount) VALUES (?, ?, ?, ?, ?)`
 
@@ -182,7 +202,7 @@ func PostTx(ctx context.Context, tx *sqlx.Tx, j Journal, now time.Time) (int64, 
 	hash := j.requestHash()
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(insertJournalSQL),
-		j.CooperativeID, j.Key, hash, j.Kind, j.Memo, j.Actor, now.UTC())
+		j.CooperativeID, j.Key, hash, j.Kind, j.Memo, j.Actor, j.reason, nullID(j.reverses), now.UTC())
 	if errors.Is(err, sql.ErrNoRows) {
 		var prev struct {
 			ID   int64  `db:"id"`
@@ -228,7 +248,7 @@ func PostTx(ctx context.Context, tx *sqlx.Tx, j Journal, now time.Time) (int64, 
 	delta := make(map[int64]int64, len(ids))
 	for _, p := range j.Postings {
 		from, to := acct[p.From], acct[p.To]
-		if (from.Kind == string(Pokok) || from.Kind == string(Wajib)) && from.MemberStatus.String == "active" {
+		if (from.Kind == string(Pokok) || from.Kind == string(Wajib)) && from.MemberStatus.String == "active" && j.reverses == 0 {
 			return 0, fmt.Errorf("journal %q: account %d: %w", j.Key, from.ID, ErrEquityLocked)
 		}
 		delta[p.From] += signed(from.Normal, 'D', p.Amount)
@@ -239,6 +259,12 @@ func PostTx(ctx context.Context, tx *sqlx.Tx, j Journal, now time.Time) (int64, 
 	for _, aid := range ids {
 		d := delta[aid]
 		if d == 0 {
+			continue
+		}
+		if acct[aid].Sharded {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(applyShardDeltaSQL), aid, id%Shards, d); err != nil {
+				return 0, fmt.Errorf("update balance of account %d: %w", aid, err)
+			}
 			continue
 		}
 		res, err := tx.ExecContext(ctx, tx.Rebind(applyDeltaSQL), d, aid, false, d)
@@ -267,8 +293,8 @@ func signed(normal string, side byte, amount int64) int64 {
 	return -amount
 }
 
-const insertAccountSQL = `INSERT INTO accounts (cooperative_id, kind, member_id, staff_id, loan_id, normal, bounded, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+const insertAccountSQL = `INSERT INTO accounts (cooperative_id, kind, member_id, staff_id, loan_id, normal, bounded, sharded, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 // Owner says whose account it is: the cooperative itself (all zero), a
 // member, a staff member or a loan.
@@ -281,7 +307,7 @@ func CreateAccount(ctx context.Context, tx *sqlx.Tx, coopID int64, kind AccountK
 	normal, bounded := kind.rules()
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(insertAccountSQL), coopID, string(kind),
-		nullID(owner.MemberID), nullID(owner.StaffID), nullID(owner.LoanID), normal, bounded, now.UTC())
+		nullID(owner.MemberID), nullID(owner.StaffID), nullID(owner.LoanID), normal, bounded, kind.sharded(), now.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("create %s account: %w", kind, err)
 	}
@@ -342,10 +368,13 @@ func (l *Ledger) MemberBalances(ctx context.Context, coopID, memberID int64) (Me
 	return b, nil
 }
 
-// Balance returns one account's cached balance.
+const balanceSQL = `SELECT a.balance + COALESCE((SELECT SUM(s.balance) FROM account_shards s WHERE s.account_id = a.id), 0)
+FROM accounts a WHERE a.id = ?`
+
+// Balance returns one account's balance (its row plus its shards).
 func (l *Ledger) Balance(ctx context.Context, accountID int64) (int64, error) {
 	var b int64
-	err := l.db.GetContext(ctx, &b, l.db.Rebind(`SELECT balance FROM accounts WHERE id = ?`), accountID)
+	err := l.db.GetContext(ctx, &b, l.db.Rebind(balanceSQL), accountID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("account %d: %w", accountID, ErrNotFound)
 	}
@@ -378,7 +407,8 @@ func (l *Ledger) TrialBalance(ctx context.Context, coopID int64) ([]string, erro
 		D       int64  `db:"d"`
 		C       int64  `db:"c"`
 	}
-	err = l.db.SelectContext(ctx, &rows, l.db.Rebind(`SELECT a.id, a.normal, a.balance,
+	err = l.db.SelectContext(ctx, &rows, l.db.Rebind(`SELECT a.id, a.normal,
+		a.balance + COALESCE((SELECT SUM(s.balance) FROM account_shards s WHERE s.account_id = a.id), 0) AS balance,
 		COALESCE(SUM(CASE WHEN e.side = 'D' THEN e.amount ELSE 0 END), 0) AS d,
 		COALESCE(SUM(CASE WHEN e.side = 'C' THEN e.amount ELSE 0 END), 0) AS c
 		FROM accounts a LEFT JOIN entries e ON e.account_id = a.id
