@@ -28,6 +28,10 @@ type Handler struct {
 	Metrics     *Metrics
 	Log         *slog.Logger
 	HopDeadline time.Duration
+	// Limiter and RateLimit cap hops per phone per minute
+	// (LUMBUNG_USSD_RATE_LIMIT; 0 or a nil Limiter turns it off).
+	Limiter   RateLimiter
+	RateLimit int
 }
 
 // Register adds the routes of each adapter to g (the /ussd group):
@@ -77,6 +81,7 @@ const (
 	outcomeExpired    = "expired"
 	outcomeBusy       = "busy"
 	outcomeBadRequest = "bad_request"
+	outcomeLimited    = "rate_limited"
 )
 
 func (h *Handler) hop(a Adapter) echo.HandlerFunc {
@@ -94,7 +99,14 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), h.HopDeadline)
 		defer cancel()
-		reply, screen, outcome := h.run(ctx, req)
+		var reply menus.Reply
+		var screen menus.ScreenID
+		var outcome string
+		if h.limited(ctx, req) {
+			reply, outcome = menus.Reply{Text: menus.T("id", "error.rate_limited"), End: true}, outcomeLimited
+		} else {
+			reply, screen, outcome = h.run(ctx, req)
+		}
 		if err := a.Write(c.Response(), Reply{Text: reply.Text, End: reply.End}); err != nil {
 			h.Log.Warn("write ussd reply", "provider", a.Name(), "err", err)
 		}
@@ -102,6 +114,24 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 		h.Metrics.HopSeconds.WithLabelValues(a.Name()).Observe(time.Since(start).Seconds())
 		return nil
 	}
+}
+
+// limited reports whether the caller has used up this minute's hops. A
+// limiter that fails lets the hop through: a flaky Redis must not lock
+// members out.
+func (h *Handler) limited(ctx context.Context, req Request) bool {
+	if h.Limiter == nil || h.RateLimit <= 0 {
+		return false
+	}
+	ok, err := h.Limiter.Allow(ctx, req.MSISDN, h.RateLimit)
+	if err != nil {
+		h.Log.Warn("ussd rate limiter unavailable", "err", err)
+		return false
+	}
+	if !ok {
+		h.Log.Warn("ussd rate limit reached", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
+	}
+	return !ok
 }
 
 // run answers one hop. It never panics and never returns an error: every

@@ -56,23 +56,24 @@ func eachBackend(t *testing.T, mutate func(*config.Config), fn func(t *testing.T
 	t.Run("postgres+redis", func(t *testing.T) {
 		db := ledgertest.Postgres(t)
 		rc, prefix := ussdtest.Redis(t)
-		fn(t, startApp(t, mutate, db, ussd.NewRedisStore(rc, prefix, 10*time.Second)))
+		fn(t, startApp(t, mutate, db, ussd.NewRedisStore(rc, prefix, 10*time.Second), ussd.NewRedisRateLimiter(rc, prefix)))
 	})
 	t.Run("sqlite+memory", func(t *testing.T) {
-		fn(t, startApp(t, mutate, ledgertest.SQLite(t), ussd.NewMemoryStore(10*time.Second)))
+		fn(t, startApp(t, mutate, ledgertest.SQLite(t), ussd.NewMemoryStore(10*time.Second), ussd.NewMemoryRateLimiter()))
 	})
 }
 
-func startApp(t *testing.T, mutate func(*config.Config), db *ledger.DB, sessions ussd.SessionStore) *testEnv {
+func startApp(t *testing.T, mutate func(*config.Config), db *ledger.DB, sessions ussd.SessionStore, limiter ussd.RateLimiter) *testEnv {
 	t.Helper()
 	cfg, err := config.Load(func(string) (string, bool) { return "", false }, "")
 	require.NoError(t, err)
+	cfg.USSDRateLimit = 0 // these journeys dial one phone many times a minute; TestRateLimit turns it on
 	if mutate != nil {
 		mutate(&cfg)
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := newApp(cfg, log, testKey, db, sessions)
+	a, err := newApp(cfg, log, testKey, db, sessions, limiter)
 	require.NoError(t, err)
 	require.NoError(t, seedDemo(context.Background(), a.dir, a.books, time.Now()))
 	srv := httptest.NewServer(a.echo)
@@ -318,6 +319,16 @@ func TestOperatorEndpoints(t *testing.T) {
 		code, body = get("/readyz")
 		assert.Equal(t, http.StatusServiceUnavailable, code)
 		assert.JSONEq(t, `{"database":"unreachable","sessions":"ok"}`, body)
+	})
+}
+
+func TestRateLimit(t *testing.T) {
+	eachBackend(t, func(c *config.Config) { c.USSDRateLimit = 3 }, func(t *testing.T, env *testEnv) {
+		s := journey(t, env.phone("081234567890"), "1", "0")
+		assert.Contains(t, last(s).Text, "1 Cek Saldo", "three hops fit")
+		s = journey(t, env.phone("081234567890"))
+		assert.Equal(t, ussdtest.Screen{End: true, Text: "Terlalu banyak permintaan. Silakan coba lagi beberapa menit lagi."}, s[0])
+		assert.Contains(t, journey(t, env.phone("081234567891"))[0].Text, "Pilih anggota", "other phones are not affected")
 	})
 }
 

@@ -38,6 +38,7 @@ type app struct {
 	log      *slog.Logger
 	db       *ledger.DB
 	sessions ussd.SessionStore
+	limiter  ussd.RateLimiter
 	redis    redis.UniversalClient // nil when the in-process store is used
 	dir      *members.Directory
 	books    *ledger.Ledger
@@ -118,7 +119,11 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate b
 	} else {
 		sessions = ussd.NewMemoryStore(holdTTL(cfg))
 	}
-	a, err := newApp(cfg, log, key, db, sessions)
+	var limiter ussd.RateLimiter = ussd.NewMemoryRateLimiter()
+	if rc != nil {
+		limiter = ussd.NewRedisRateLimiter(rc, "lumbung:ussd:")
+	}
+	a, err := newApp(cfg, log, key, db, sessions, limiter)
 	if err != nil {
 		sessions.Close()
 		if rc != nil {
@@ -140,12 +145,13 @@ func holdTTL(cfg config.Config) time.Duration {
 
 // newApp wires an app over stores that are already open (tests pass their
 // own throwaway databases).
-func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sessions ussd.SessionStore) (*app, error) {
+func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sessions ussd.SessionStore, limiter ussd.RateLimiter) (*app, error) {
 	dir, err := members.NewDirectory(db, key, nil)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, books: ledger.New(db, nil), registry: prometheus.NewRegistry()}
+	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, books: ledger.New(db, nil), registry: prometheus.NewRegistry(),
+		limiter: limiter}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.echo = a.routes()
 	return a, nil
@@ -177,6 +183,8 @@ func (a *app) routes() *echo.Echo {
 		Metrics:     ussd.NewMetrics(a.registry),
 		Log:         a.log,
 		HopDeadline: a.cfg.USSDHopDeadline,
+		Limiter:     a.limiter,
+		RateLimit:   a.cfg.USSDRateLimit,
 	}
 	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)), ussd.AfricasTalking{})
 	return e

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lumbung-id/lumbung/ledger/ledgertest"
 )
 
 // DefaultRedisURL is used when LUMBUNG_TEST_REDIS_URL is not set.
@@ -19,10 +21,8 @@ const DefaultRedisURL = "redis://127.0.0.1:6379/0"
 
 // BackendsRequired reports whether tests must fail, rather than skip, when a
 // backend (Redis, PostgreSQL) is unreachable: in CI (CI=true) or when
-// LUMBUNG_TEST_REQUIRE_BACKENDS=1.
-func BackendsRequired() bool {
-	return os.Getenv("CI") == "true" || os.Getenv("LUMBUNG_TEST_REQUIRE_BACKENDS") == "1"
-}
+// LUMBUNG_TEST_REQUIRE_BACKENDS=1. One rule for every backend.
+func BackendsRequired() bool { return ledgertest.BackendsRequired() }
 
 // Redis returns a client for the test Redis (LUMBUNG_TEST_REDIS_URL, default
 // DefaultRedisURL) and a key prefix of the form "lumbungtest:<random>:"
