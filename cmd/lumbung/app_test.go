@@ -63,7 +63,7 @@ func eachBackend(t *testing.T, mutate func(*config.Config), fn func(t *testing.T
 	})
 }
 
-func startApp(t *testing.T, mutate func(*config.Config), db *ledger.DB, sessions ussd.SessionStore, limiter ussd.RateLimiter) *testEnv {
+func startApp(t testing.TB, mutate func(*config.Config), db *ledger.DB, sessions ussd.SessionStore, limiter ussd.RateLimiter) *testEnv {
 	t.Helper()
 	cfg, err := config.Load(func(string) (string, bool) { return "", false }, "")
 	require.NoError(t, err)
