@@ -14,6 +14,10 @@ const (
 	// PhaseEnd is the network closing the session (timeout, release, clean-up);
 	// it expects no screen.
 	PhaseEnd
+	// PhaseUnknown is a hop from a provider that does not say whether it
+	// starts a session (Freeflow gateways): the handler decides from its
+	// session store. On a first hop Input holds the dialled code.
+	PhaseUnknown
 )
 
 func (p Phase) String() string {
@@ -24,6 +28,8 @@ func (p Phase) String() string {
 		return "continue"
 	case PhaseEnd:
 		return "end"
+	case PhaseUnknown:
+		return "unknown"
 	}
 	return "unknown"
 }
@@ -36,8 +42,11 @@ type Request struct {
 	MSISDN      string // the caller, normalised to E.164 (+62…)
 	ServiceCode string // normalised service code, e.g. "*123*1#"
 	Input       string // the latest input only ("" on the first hop)
-	HopIndex    int    // 0 on the first hop, then 1, 2, … (a retry repeats its index)
+	HopIndex    int    // 0 on the first hop, then 1, 2, … (a retry repeats its index); -1 when the provider gives none
 	Phase       Phase
+	// Preset holds inputs typed together with the code on the first hop
+	// ("auto-dial": *714*2*3# on a service code *714# gives ["2", "3"]).
+	Preset []string
 }
 
 // Reply is the screen to show and whether the session ends with it.
