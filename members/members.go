@@ -315,17 +315,16 @@ func (d *Directory) SetPIN(ctx context.Context, h Holder, pin string) error {
 	if err := ValidatePIN(pin); err != nil {
 		return err
 	}
-	hash := d.pins.Hash(h, pin)
-	now := d.now().UTC()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, failures, locked_at, updated_at)
-		VALUES (?, ?, ?, ?, 0, NULL, ?)
-		ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0, locked_at = NULL, updated_at = excluded.updated_at`),
-		h.CooperativeID, string(h.Kind), h.ID, hash, now)
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(setPINSQL), h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, pin), d.now().UTC())
 	if err != nil {
 		return fmt.Errorf("set pin: %w", err)
 	}
 	return nil
 }
+
+const setPINSQL = `INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, failures, locked_at, updated_at)
+VALUES (?, ?, ?, ?, 0, NULL, ?)
+ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0, locked_at = NULL, updated_at = excluded.updated_at`
 
 // CheckPIN verifies pin for h. A wrong PIN returns ErrWrongPIN and how many
 // tries remain; the third wrong PIN in a row (across sessions) locks it and
