@@ -16,6 +16,8 @@ const (
 	TmplRepaymentReceipt = "receipt.repayment" // params: amount, loan, outstanding, ref
 	TmplDepositCode      = "deposit.code"      // params: code, amount, account, expires
 	TmplReversal         = "receipt.reversal"  // params: amount, ref, reason
+	TmplPINChanged       = "pin.changed"       // params: none
+	TmplPINLocked        = "pin.locked"        // params: none
 )
 
 // OutboxMessage is one SMS to send to a member or staff member.

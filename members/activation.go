@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/lumbung-id/lumbung/ledger"
 )
 
 // Activation errors.
@@ -187,7 +189,7 @@ func (d *Directory) ConfirmPIN(ctx context.Context, h Holder, repeat string, act
 		if e != nil {
 			return fmt.Errorf("set pin: %w", e)
 		}
-		return nil
+		return alertTx(ctx, tx, h, ledger.TmplPINChanged, now)
 	})
 	if err != nil {
 		return err

@@ -58,6 +58,9 @@ func TestActivation(t *testing.T) {
 		require.NoError(t, d.ConfirmPIN(ctx, h, "246810", id))
 		_, _, err = d.CheckPIN(ctx, h, "246810")
 		require.NoError(t, err)
+		var queued int
+		require.NoError(t, db.Get(&queued, db.Rebind(`SELECT COUNT(*) FROM outbox WHERE template = ? AND phone = ?`), "pin.changed", "+6281234567890"))
+		assert.Equal(t, 1, queued, "the member is told by SMS that the PIN was set")
 
 		t.Run("a code activates once", func(t *testing.T) {
 			require.NoError(t, d.StagePIN(ctx, h, "905172"))
@@ -94,6 +97,9 @@ func TestActivation(t *testing.T) {
 			}
 			_, _, err := d.CheckPIN(ctx, h, "246810")
 			require.ErrorIs(t, err, members.ErrPINLocked)
+			var alerts int
+			require.NoError(t, db.Get(&alerts, db.Rebind(`SELECT COUNT(*) FROM outbox WHERE template = ?`), "pin.locked"))
+			assert.Equal(t, 1, alerts, "one SMS alert when the PIN locks")
 			old, _, err := d.IssueActivationCode(ctx, h, 0)
 			require.NoError(t, err)
 			code, _, err := d.IssueActivationCode(ctx, h, 0)

@@ -82,6 +82,7 @@ type Identity struct {
 	Role        string // staff only
 	Language    string
 	HasPIN      bool
+	PINLocked   bool // three wrong PINs: only a new activation code lets them in
 }
 
 // Directory reads and writes cooperatives, members, staff and PINs.
@@ -243,7 +244,8 @@ func (d *Directory) CooperativesForCode(ctx context.Context, serviceCode string)
 
 const identifySQL = `SELECT c.id AS coop_id, c.code AS coop_code, c.name AS coop_name,
   'member' AS kind, m.id AS holder_id, m.name, m.member_no, '' AS role, m.language,
-  CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin
+  CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin,
+  CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END AS pin_locked
 FROM service_codes sc
 JOIN cooperatives c ON c.id = sc.cooperative_id
 JOIN members m ON m.cooperative_id = c.id AND m.phone = ? AND m.status = 'active'
@@ -251,7 +253,8 @@ LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id
 WHERE sc.code = ?
 UNION ALL
 SELECT c.id, c.code, c.name, 'staff', s.id, s.name, '', s.role, s.language,
-  CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END
+  CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END,
+  CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END
 FROM service_codes sc
 JOIN cooperatives c ON c.id = sc.cooperative_id
 JOIN staff s ON s.cooperative_id = c.id AND s.phone = ? AND s.active
@@ -273,6 +276,7 @@ func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([
 		Role     string `db:"role"`
 		Language string `db:"language"`
 		HasPIN   int    `db:"has_pin"`
+		Locked   int    `db:"pin_locked"`
 	}
 	if err := d.db.SelectContext(ctx, &rows, d.db.Rebind(identifySQL), msisdn, serviceCode, msisdn, serviceCode); err != nil {
 		return nil, fmt.Errorf("identify caller: %w", err)
@@ -282,7 +286,7 @@ func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([
 		ids[i] = Identity{
 			Cooperative: Cooperative{ID: r.CoopID, Code: r.CoopCode, Name: r.CoopName},
 			Holder:      Holder{Kind: HolderKind(r.Kind), ID: r.HolderID, CooperativeID: r.CoopID},
-			Name:        r.Name, MemberNo: r.MemberNo, Role: r.Role, Language: r.Language, HasPIN: r.HasPIN == 1,
+			Name:        r.Name, MemberNo: r.MemberNo, Role: r.Role, Language: r.Language, HasPIN: r.HasPIN == 1, PINLocked: r.Locked == 1,
 		}
 	}
 	return ids, nil
@@ -375,7 +379,7 @@ func (d *Directory) CheckPIN(ctx context.Context, h Holder, pin string) (remaini
 		if failures >= MaxPINFailures {
 			justLocked = true
 			outcome = ErrPINLocked
-			return nil
+			return alertTx(ctx, tx, h, ledger.TmplPINLocked, d.now())
 		}
 		remaining = MaxPINFailures - failures
 		outcome = ErrWrongPIN
@@ -391,4 +395,21 @@ func (d *Directory) CheckPIN(ctx context.Context, h Holder, pin string) (remaini
 func ValidatePINShape(s string) bool {
 	err := ValidatePIN(s)
 	return err == nil || errors.Is(err, ErrWeakPIN)
+}
+
+// alertTx queues an SMS to the holder about their PIN, in the transaction
+// that changed it.
+func alertTx(ctx context.Context, tx *sqlx.Tx, h Holder, template string, now time.Time) error {
+	var who struct {
+		Phone    string `db:"phone"`
+		Language string `db:"language"`
+	}
+	if err := tx.GetContext(ctx, &who, tx.Rebind(`SELECT phone, language FROM `+holderTable(h.Kind)+` WHERE id = ? AND cooperative_id = ?`), h.ID, h.CooperativeID); err != nil {
+		return fmt.Errorf("read %s phone: %w", h.Kind, err)
+	}
+	return ledger.EnqueueSMS(ctx, tx, ledger.OutboxMessage{
+		CooperativeID: h.CooperativeID,
+		Key:           fmt.Sprintf("sms:%s:%s:%d:%d", template, h.Kind, h.ID, now.UnixMicro()),
+		Phone:         who.Phone, Language: who.Language, Template: template,
+	}, now)
 }

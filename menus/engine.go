@@ -17,6 +17,9 @@ type Directory interface {
 	Identify(ctx context.Context, serviceCode, msisdn string) ([]members.Identity, error)
 	CheckPIN(ctx context.Context, h members.Holder, pin string) (remaining int, justLocked bool, err error)
 	SetLanguage(ctx context.Context, h members.Holder, lang string) error
+	VerifyActivationCode(ctx context.Context, h members.Holder, code string) (id int64, remaining int, err error)
+	StagePIN(ctx context.Context, h members.Holder, pin string) error
+	ConfirmPIN(ctx context.Context, h members.Holder, repeat string, activationID int64) error
 }
 
 // Books is what the menus need from the ledger.
@@ -76,6 +79,9 @@ type screen struct {
 	handle func(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error)
 	// root screens offer no "0 Kembali".
 	root bool
+	// transient screens are never returned to with "0 Kembali" (the
+	// second entry of a new PIN).
+	transient bool
 }
 
 // Start answers the first hop of a session: find who is calling and show
@@ -137,7 +143,7 @@ func (e *Engine) show(ctx context.Context, s *Session, next ScreenID) Result {
 	if s.Screen != "" && next != s.Screen {
 		if sc, ok := screens[next]; ok && sc.root {
 			s.Stack = nil
-		} else if cur, ok := screens[s.Screen]; ok && cur.handle != nil {
+		} else if cur, ok := screens[s.Screen]; ok && cur.handle != nil && !cur.transient {
 			s.Stack = append(s.Stack, s.Screen)
 		}
 	}
@@ -214,7 +220,7 @@ func (e *Engine) identify(ctx context.Context, s *Session) (ScreenID, error) {
 	}
 	s.Candidates = make([]Candidate, len(ids))
 	for i, id := range ids {
-		s.Candidates[i] = Candidate{Coop: id.Cooperative, Holder: id.Holder, Name: id.Name, Role: id.Role, Language: id.Language, HasPIN: id.HasPIN}
+		s.Candidates[i] = Candidate{Coop: id.Cooperative, Holder: id.Holder, Name: id.Name, Role: id.Role, Language: id.Language, HasPIN: id.HasPIN, PINLocked: id.PINLocked}
 	}
 	return e.narrow(s), nil
 }
@@ -263,8 +269,8 @@ func home(s *Session) ScreenID {
 	if s.Who == nil {
 		return scrEnded
 	}
-	if !s.Who.HasPIN {
-		return scrNoPIN
+	if !s.Who.HasPIN || s.Who.PINLocked {
+		return scrActivate
 	}
 	if s.Who.Holder.Kind == members.KindStaff {
 		return scrStaffMain

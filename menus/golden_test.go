@@ -22,6 +22,9 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 
 type fixture struct {
 	engine *menus.Engine
+	// vars replace $NAME inputs (codes that are random by design); the
+	// transcript shows the name, not the value.
+	vars map[string]string
 }
 
 // newFixture builds a cooperative with a long name (the worst case for
@@ -54,7 +57,16 @@ func newFixture(t *testing.T) fixture {
 	add("A-001", "Maria Goreti Bria Nahak Seran", "+6281234567890", "246810", 999_999_999)
 	add("A-002", "Yohanes Bere", "+6281234567891", "135790", 75_000)
 	add("A-003", "Theresia Bere", "+6281234567891", "802461", 320_000)
-	return fixture{engine: menus.NewEngine(dir, books, nil)}
+	// A new member: no PIN yet, an activation code from the office.
+	m, err := dir.AddMember(ctx, coop.ID, members.NewMember{No: "A-004", Name: "Agustina Lede", Phone: "+6281234567892"})
+	require.NoError(t, err)
+	code, _, err := dir.IssueActivationCode(ctx, members.Holder{Kind: members.KindMember, ID: m.ID, CooperativeID: coop.ID}, 0)
+	require.NoError(t, err)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "000001"
+	}
+	return fixture{engine: menus.NewEngine(dir, books, nil), vars: map[string]string{"$CODE": code, "$WRONG": wrong}}
 }
 
 type journey struct {
@@ -73,6 +85,11 @@ var journeys = []journey{
 	{"family_phone_back_id", "+6281234567891", "*123#", []string{"2", "1", "0", "00", "1", "802461"}},
 	{"unknown_phone_id", "+6281300000000", "*123#", nil},
 	{"unknown_code_id", "+6281234567890", "*999#", nil},
+	{"first_use_activation_id", "+6281234567892", "*123#", []string{"$WRONG", "12", "$CODE", "123456", "481357", "481358", "481357", "481357"}},
+	{"after_activation_balance_id", "+6281234567892", "*123#", []string{"1", "481357"}},
+	// Last: it changes Maria's PIN.
+	{"change_pin_id", "+6281234567890", "*123#", []string{"6", "111112", "246810", "135792", "135792"}},
+	{"after_change_pin_id", "+6281234567890", "*123#", []string{"1", "246810", "135792"}},
 }
 
 // TestGoldenJourneys replays each journey and compares the transcript with
@@ -102,6 +119,9 @@ func TestGoldenJourneys(t *testing.T) {
 			for _, in := range j.inputs {
 				require.False(t, res.Reply.End, "journey goes on after END")
 				fmt.Fprintf(&b, "> %s\n", in)
+				if v, ok := f.vars[in]; ok {
+					in = v
+				}
 				res = f.engine.Input(ctx, s, in)
 				write(res)
 			}

@@ -28,6 +28,14 @@ const (
 	scrLanguageDone ScreenID = "language_done"
 	scrSoon         ScreenID = "soon"
 	scrStaffMain    ScreenID = "staff_main"
+	scrActivate     ScreenID = "activate"
+	scrActivateDead ScreenID = "activate_dead"
+	scrOldPIN       ScreenID = "pin_old"
+	scrNewPIN       ScreenID = "pin_new"
+	scrRepeatPIN    ScreenID = "pin_repeat"
+	scrPINCreated   ScreenID = "pin_created"
+	scrPINChanged   ScreenID = "pin_changed"
+	scrPINTimeout   ScreenID = "pin_timeout"
 )
 
 // maxHeader keeps a long cooperative name from pushing a menu past one
@@ -55,6 +63,14 @@ func init() {
 		scrLanguageDone: {render: text("lang.done")},
 		scrSoon:         {render: text("soon")},
 		scrStaffMain:    {render: renderStaffMain},
+		scrActivate:     {render: renderActivate, handle: handleActivate, root: true},
+		scrActivateDead: {render: text("activate.dead")},
+		scrOldPIN:       {render: text("pin.old"), handle: handleOldPIN},
+		scrNewPIN:       {render: text("pin.new"), handle: handleNewPIN},
+		scrRepeatPIN:    {render: text("pin.repeat"), handle: handleRepeatPIN, transient: true},
+		scrPINCreated:   {render: renderPINCreated},
+		scrPINChanged:   {render: text("pin.changed")},
+		scrPINTimeout:   {render: text("pin.timeout")},
 	}
 }
 
@@ -178,8 +194,10 @@ func handleMain(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, 
 	switch in {
 	case "1":
 		return needPIN(s, scrBalance), nil
-	case "2", "3", "4", "5", "6":
+	case "2", "3", "4", "5":
 		return scrSoon, nil
+	case "6":
+		return scrOldPIN, nil
 	case "7":
 		return scrLanguage, nil
 	}
@@ -243,4 +261,92 @@ func handleLanguage(ctx context.Context, e *Engine, s *Session, in string) (Scre
 
 func renderStaffMain(_ context.Context, _ *Engine, s *Session) (string, error) {
 	return T(s.Lang, "staff.head", clip(s.Who.Coop.Name, maxHeader)) + "\n" + T(s.Lang, "soon"), nil
+}
+
+func renderActivate(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "activate.ask", clip(s.Who.Coop.Name, maxHeader)), nil
+}
+
+// handleActivate checks the activation code from staff. The session keeps
+// only the code's id.
+func handleActivate(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	if !isDigits(in, 6) {
+		return "", invalidWith{"activate.shape"}
+	}
+	id, remaining, err := e.dir.VerifyActivationCode(ctx, s.Who.Holder, in)
+	switch {
+	case err == nil:
+		s.ActivationID = id
+		return scrNewPIN, nil
+	case errors.Is(err, members.ErrActivationWrong):
+		s.Notice = T(s.Lang, "activate.wrong", remaining)
+		return scrActivate, nil
+	case errors.Is(err, members.ErrActivationExpired):
+		return scrActivateDead, nil
+	case errors.Is(err, members.ErrNoActivationCode):
+		return scrNoPIN, nil
+	}
+	return "", err
+}
+
+// handleOldPIN starts "6 Ganti PIN": the current PIN first, always.
+func handleOldPIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	s.Next = scrNewPIN
+	next, err := handlePIN(ctx, e, s, in)
+	if next == scrPIN { // a wrong PIN: ask again on this screen
+		next = scrOldPIN
+	}
+	return next, err
+}
+
+func handleNewPIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	err := e.dir.StagePIN(ctx, s.Who.Holder, in)
+	switch {
+	case errors.Is(err, members.ErrPINFormat):
+		return "", invalidWith{"pin.shape"}
+	case errors.Is(err, members.ErrWeakPIN):
+		return "", invalidWith{"pin.weak"}
+	case err != nil:
+		return "", err
+	}
+	return scrRepeatPIN, nil
+}
+
+func handleRepeatPIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	err := e.dir.ConfirmPIN(ctx, s.Who.Holder, in, s.ActivationID)
+	switch {
+	case err == nil:
+		first := s.ActivationID != 0
+		s.ActivationID = 0
+		s.Who.HasPIN, s.Who.PINLocked = true, false
+		if first {
+			return scrPINCreated, nil
+		}
+		return scrPINChanged, nil
+	case errors.Is(err, members.ErrPINMismatch):
+		s.Notice = T(s.Lang, "pin.mismatch")
+		s.Stack = s.Stack[:max(0, len(s.Stack)-1)] // "new PIN" is shown again, not stacked twice
+		return scrNewPIN, nil
+	case errors.Is(err, members.ErrPINChangeNotStarted):
+		return scrPINTimeout, nil
+	case errors.Is(err, members.ErrActivationExpired):
+		return scrActivateDead, nil
+	}
+	return "", err
+}
+
+func renderPINCreated(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "pin.created", s.ServiceCode), nil
+}
+
+func isDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

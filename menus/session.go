@@ -24,6 +24,9 @@ type Candidate struct {
 	Role     string              `json:"role,omitempty"`
 	Language string              `json:"lang"`
 	HasPIN   bool                `json:"has_pin"`
+	// PINLocked sends the caller to activation: a new code from staff is
+	// the only way back in.
+	PINLocked bool `json:"pin_locked,omitempty"`
 }
 
 // Session is everything remembered between hops. It is stored as JSON with
@@ -42,6 +45,9 @@ type Session struct {
 	Stack  []ScreenID `json:"stack,omitempty"` // for 0 Kembali
 	Next   ScreenID   `json:"next,omitempty"`  // where to go once the PIN is verified
 	Authed bool       `json:"authed,omitempty"`
+	// ActivationID is the id (never the code) of the activation code the
+	// caller proved during first use; ConfirmPIN uses it up.
+	ActivationID int64 `json:"activation_id,omitempty"`
 	// Invalid counts invalid inputs in a row; the third ends the session.
 	Invalid int `json:"invalid,omitempty"`
 	// Notice is shown once above the next screen ("PIN salah…").

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -243,7 +244,7 @@ func TestAfricasTalkingParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse() error %v; want %+v", err, c.want)
 			}
-			if got != c.want {
+			if !reflect.DeepEqual(got, c.want) {
 				t.Fatalf("Parse() = %+v; want %+v", got, c.want)
 			}
 		})
@@ -311,7 +312,7 @@ func TestAfricasTalkingParseRepeatedHop(t *testing.T) {
 	c := atCase{body: "sessionId=ATUid_9f2&serviceCode=%2A384%2A123%23&phoneNumber=%2B6281234567890&networkCode=99999&text=1%2A2"}
 	first, err1 := AfricasTalking{}.Parse(newATRequest(c))
 	again, err2 := AfricasTalking{}.Parse(newATRequest(c))
-	if err1 != nil || err2 != nil || first != again {
+	if err1 != nil || err2 != nil || !reflect.DeepEqual(first, again) {
 		t.Fatalf("Parse() twice = %+v, %v and %+v, %v; want the same Request", first, err1, again, err2)
 	}
 }

@@ -53,6 +53,14 @@ func (d brokenDirectory) CheckPIN(context.Context, members.Holder, string) (int,
 
 func (d brokenDirectory) SetLanguage(context.Context, members.Holder, string) error { return nil }
 
+func (d brokenDirectory) VerifyActivationCode(context.Context, members.Holder, string) (int64, int, error) {
+	return 0, 0, members.ErrNoActivationCode
+}
+
+func (d brokenDirectory) StagePIN(context.Context, members.Holder, string) error { return nil }
+
+func (d brokenDirectory) ConfirmPIN(context.Context, members.Holder, string, int64) error { return nil }
+
 type noBooks struct{}
 
 func (noBooks) MemberBalances(context.Context, int64, int64) (ledger.MemberBalances, error) {
