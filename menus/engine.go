@@ -97,6 +97,33 @@ func (e *Engine) Start(ctx context.Context, s *Session) Result {
 	return e.show(ctx, s, next)
 }
 
+// StartDialled answers a first hop on which the member typed choices
+// together with the code (*123*1*2#): the longest prefix that is a bound
+// service code wins (a cooperative may be bound to *123*1#), and the
+// remaining segments are taken as inputs, one by one.
+func (e *Engine) StartDialled(ctx context.Context, s *Session, presets []string) Result {
+	base := strings.TrimSuffix(s.ServiceCode, "#")
+	for n := len(presets); n > 0; n-- {
+		code := base + "*" + strings.Join(presets[:n], "*") + "#"
+		coops, err := e.dir.CooperativesForCode(ctx, code)
+		if err != nil {
+			return e.fail(s, err)
+		}
+		if len(coops) > 0 {
+			s.ServiceCode, presets = code, presets[n:]
+			break
+		}
+	}
+	res := e.Start(ctx, s)
+	for _, in := range presets {
+		if res.Reply.End {
+			break
+		}
+		res = e.Input(ctx, s, in)
+	}
+	return res
+}
+
 // Input answers a later hop with the member's latest input.
 func (e *Engine) Input(ctx context.Context, s *Session, in string) Result {
 	in = strings.TrimSpace(in)

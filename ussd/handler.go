@@ -161,29 +161,41 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 			}
 			lang = s.Lang
 		}
+		begin := old == nil && (req.Phase == PhaseBegin || req.Phase == PhaseUnknown)
 		switch {
 		case old != nil && s.MSISDN != req.MSISDN:
 			// A session id reused by another phone: never show one
 			// member's session to another.
 			return nil, fmt.Errorf("session of %s hopped from %s", members.MaskMSISDN(s.MSISDN), members.MaskMSISDN(req.MSISDN))
-		case old != nil && s.Last != nil && req.HopIndex <= s.Hop:
+		case old != nil && s.Last != nil && req.HopIndex >= 0 && req.HopIndex <= s.Hop:
 			// A telco retry (or a stale hop): the same reply, no effect.
 			reply, screen, outcome = *s.Last, s.Screen, outcomeDuplicate
 			return old, nil
-		case old == nil && req.Phase != PhaseBegin:
+		case old == nil && !begin:
 			reply, screen, outcome = menus.Expired(lang), "", outcomeExpired
 			return nil, nil
 		}
+		hop := req.HopIndex
+		if hop < 0 { // the provider numbers no hops (Freeflow): count them here
+			hop = 0
+			if old != nil {
+				hop = s.Hop + 1
+			}
+		}
 		var res menus.Result
-		if old == nil {
-			s = menus.Session{Provider: req.Provider, MSISDN: req.MSISDN, ServiceCode: req.ServiceCode}
-			res = h.Engine.Start(ctx, &s)
+		if begin {
+			code := req.ServiceCode
+			if req.Phase == PhaseUnknown { // Freeflow: the first input is the dialled code
+				code, _ = members.NormalizeServiceCode(req.Input)
+			}
+			s = menus.Session{Provider: req.Provider, MSISDN: req.MSISDN, ServiceCode: code}
+			res = h.Engine.StartDialled(ctx, &s, req.Preset)
 		} else {
 			res = h.Engine.Input(ctx, &s, req.Input)
 		}
 		lang = s.Lang
 		reply, screen, outcome = res.Reply, res.Screen, string(res.Outcome)
-		s.Hop, s.Last = req.HopIndex, &res.Reply
+		s.Hop, s.Last = hop, &res.Reply
 		// An ended session is kept until its TTL so a retried last hop
 		// still gets the identical reply.
 		return json.Marshal(s)

@@ -362,3 +362,78 @@ func assertNoSecretsLogged(t *testing.T, env *testEnv, secrets ...string) {
 	assert.NotContains(t, logs, "81234567890", "an unmasked phone number reached the log")
 	_ = fmt.Sprint()
 }
+
+// The same journeys through all three provider families.
+func TestEveryProviderFamily(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		for _, provider := range []string{ussdtest.AfricasTalking, ussdtest.Hubtel, ussdtest.Freeflow} {
+			t.Run(provider, func(t *testing.T) {
+				p := env.phone("081234567890")
+				p.Provider = provider
+				screens := journey(t, p, "1", "111112", "246810")
+				assert.Contains(t, screens[0].Text, "1 Cek Saldo")
+				assert.Equal(t, "Masukkan PIN (6 angka):\n0 Kembali", screens[1].Text)
+				assert.Contains(t, screens[2].Text, "PIN salah. Sisa percobaan: 2")
+				assert.Equal(t, ussdtest.Screen{End: true, Text: "Saldo Maria G.\nPokok Rp500.000\nWajib Rp1.200.000\nSukarela Rp1.250.000\nPinjaman Rp0"}, screens[3])
+
+				p = env.phone("081234567891")
+				p.Provider = provider
+				assert.Contains(t, last(journey(t, p, "2", "1", "802461")).Text, "Saldo Theresia B.")
+			})
+		}
+		t.Run("hubtel retry and auto-dial", func(t *testing.T) {
+			p := env.phone("081234567890")
+			p.Provider = ussdtest.Hubtel
+			journey(t, p, "1")
+			first, err := p.Send(context.Background(), "111112")
+			require.NoError(t, err)
+			again, err := p.Retry(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, first, again, "the same Sequence twice: the same reply")
+			assert.Contains(t, again.Text, "Sisa percobaan: 2", "and one failure counted, not two")
+			s, err := p.Send(context.Background(), "246810")
+			require.NoError(t, err)
+			assert.True(t, s.End)
+
+			p = env.phone("081234567890")
+			p.Provider = ussdtest.Hubtel
+			p.ServiceCode = "*123*1#" // dialled with the choice: straight to the PIN
+			s, err = p.Dial(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, "Masukkan PIN (6 angka):\n0 Kembali", s.Text)
+		})
+		t.Run("freeflow clean-up ends the session", func(t *testing.T) {
+			p := env.phone("081234567890")
+			p.Provider = ussdtest.Freeflow
+			_, err := p.Dial(context.Background())
+			require.NoError(t, err)
+			resp, err := env.srv.Client().Get(env.srv.URL + "/ussd/freeflow?SessionID=" + p.SessionID() + "&MSISDN=6281234567890&clean=clean-session&error=522")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			// The next hop with that id is a new session: its input is taken as the code.
+			resp, err = env.srv.Client().Get(env.srv.URL + "/ussd/freeflow?SessionID=" + p.SessionID() + "&MSISDN=6281234567890&input=1")
+			require.NoError(t, err)
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, "FB", resp.Header.Get("Freeflow"))
+			assert.Contains(t, string(b), "kode layanan ini belum terdaftar")
+		})
+		assertNoSecretsLogged(t, env, "246810", "111112")
+	})
+}
+
+func TestHubtelLongestBoundCode(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		ctx := context.Background()
+		_, err := env.app.dir.CreateCooperative(ctx, "KSP9", "Kopdit Sub Kode", []string{"*123*9#"})
+		require.NoError(t, err)
+		p := env.phone("081234567890")
+		p.Provider = ussdtest.Hubtel
+		p.ServiceCode = "*123*9#" // Hubtel: ServiceCode 123, Message *123*9#
+		s, err := p.Dial(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, ussdtest.Screen{End: true, Text: "Nomor Anda belum terdaftar di Kopdit Sub Kode. Silakan hubungi kantor koperasi."}, s,
+			"*123*9# is the sub-code's own cooperative, not choice 9 of *123#")
+	})
+}

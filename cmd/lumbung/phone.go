@@ -23,7 +23,7 @@ func cmdPhone(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	fs := flag.NewFlagSet("phone", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the running lumbung")
-	provider := fs.String("provider", "africastalking", "wire format to speak (africastalking)")
+	provider := fs.String("provider", "africastalking", "wire format to speak: africastalking, hubtel or freeflow")
 	msisdn := fs.String("msisdn", "", "the phone number to call from, e.g. 081234567890")
 	code := fs.String("code", "*123#", "the USSD service code to dial")
 	token := fs.String("token", "", "LUMBUNG_CALLBACK_TOKEN of the server, if it has one")
@@ -33,10 +33,13 @@ func cmdPhone(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if *msisdn == "" {
 		return errors.New("--msisdn is required (e.g. --msisdn 081234567890)")
 	}
-	if *provider != "africastalking" {
-		return fmt.Errorf("--provider %q: only africastalking is supported so far", *provider)
+	switch *provider {
+	case ussdtest.AfricasTalking, ussdtest.Hubtel, ussdtest.Freeflow:
+	default:
+		return fmt.Errorf("--provider %q: want africastalking, hubtel or freeflow", *provider)
 	}
 	p := ussdtest.NewPhone(*url, *msisdn, *code)
+	p.Provider = *provider
 	p.Client = &http.Client{Timeout: 20 * time.Second}
 	p.Token = *token
 	fmt.Fprintf(stdout, "Dialling %s from %s …\n", *code, *msisdn)

@@ -186,7 +186,8 @@ func (a *app) routes() *echo.Echo {
 		Limiter:     a.limiter,
 		RateLimit:   a.cfg.USSDRateLimit,
 	}
-	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)), ussd.AfricasTalking{})
+	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)),
+		ussd.AfricasTalking{}, ussd.Hubtel{}, ussd.Freeflow{})
 	return e
 }
 
