@@ -284,6 +284,9 @@ func handleActivate(ctx context.Context, e *Engine, s *Session, in string) (Scre
 	case errors.Is(err, members.ErrActivationExpired):
 		return scrActivateDead, nil
 	case errors.Is(err, members.ErrNoActivationCode):
+		if s.Who.PINLocked {
+			return scrPINLocked, nil
+		}
 		return scrNoPIN, nil
 	}
 	return "", err
