@@ -16,6 +16,11 @@ import (
 // journal is reversed at most once) or is itself a reversal.
 var ErrAlreadyReversed = errors.New("journal already reversed")
 
+// ErrNotReversible is returned for journals whose reversal would leave
+// other records wrong: a loan disbursement (the loan and its schedule
+// would stay) and an opening balance from a migration (re-import instead).
+var ErrNotReversible = errors.New("this kind of journal cannot be reversed")
+
 // Reversal says which journal to undo, who does it and why.
 type Reversal struct {
 	CooperativeID int64
@@ -62,6 +67,17 @@ func ReverseTx(ctx context.Context, tx *sqlx.Tx, r Reversal, now time.Time) (int
 	if orig.Reverses.Valid {
 		return 0, fmt.Errorf("journal %d is a reversal itself: %w", r.JournalID, ErrAlreadyReversed)
 	}
+	if orig.Kind == journalKindDisbursement || orig.Kind == journalKindOpening {
+		return 0, fmt.Errorf("journal %d (%s): %w", r.JournalID, orig.Kind, ErrNotReversible)
+	}
+	if orig.Kind == journalKindRepayment {
+		// Lock the loan rows before any account, as Repay does, so a
+		// reversal and a repayment of one loan queue instead of deadlocking.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE loans SET status = status WHERE cooperative_id = ?
+			AND id IN (SELECT loan_id FROM repayment_parts WHERE cooperative_id = ? AND journal_id = ?)`), r.CooperativeID, r.CooperativeID, r.JournalID); err != nil {
+			return 0, fmt.Errorf("lock loans of journal %d: %w", r.JournalID, err)
+		}
+	}
 	var done int
 	if err := tx.GetContext(ctx, &done, tx.Rebind(`SELECT COUNT(*) FROM journals WHERE cooperative_id = ? AND reverses_id = ?`), r.CooperativeID, r.JournalID); err != nil {
 		return 0, fmt.Errorf("look for an earlier reversal: %w", err)
@@ -102,6 +118,11 @@ func ReverseTx(ctx context.Context, tx *sqlx.Tx, r Reversal, now time.Time) (int
 			return 0, fmt.Errorf("journal %d: %w", r.JournalID, ErrAlreadyReversed)
 		}
 		return 0, err
+	}
+	if orig.Kind == journalKindRepayment {
+		if err := undoRepaymentTx(ctx, tx, r.CooperativeID, r.JournalID); err != nil {
+			return 0, err
+		}
 	}
 	return id, nil
 }
