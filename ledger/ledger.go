@@ -177,20 +177,28 @@ type accountRow struct {
 	MemberStatus  sql.NullString `db:"member_status"`
 }
 
-const insertJournalSQL = `INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, actor, reason, reverses_id, created_at)
+const insertJournalSQL = Prepared + `INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, actor, reason, reverses_id, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cooperative_id, idem_key) DO NOTHING RETURNING id`
 
 const existingJournalSQL = `SELECT id, request_hash FROM journals WHERE cooperative_id = ? AND idem_key = ?`
 
-const accountsForPostSQL = `SELECT a.id, a.cooperative_id, a.kind, a.normal, a.bounded, a.sharded, m.status AS member_status
+const accountsForPostSQL = Prepared + `SELECT a.id, a.cooperative_id, a.kind, a.normal, a.bounded, a.sharded, m.status AS member_status
 FROM accounts a LEFT JOIN members m ON m.id = a.member_id WHERE a.id IN (%s)`
 
-const applyDeltaSQL = `UPDATE accounts SET balance = balance + ? WHERE id = ? AND (bounded = ? OR balance + ? >= 0)`
+const applyDeltaSQL = Prepared + `UPDATE accounts SET balance = balance + ? WHERE id = ? AND (bounded = ? OR balance + ? >= 0)`
 
-const applyShardDeltaSQL = `INSERT INTO account_shards (account_id, shard, balance) VALUES (?, ?, ?)
+// applyShardDeltasSQL adds to one shard row of each hot account; %s is
+// one "(?, ?, ?)" per account. Rows of one INSERT are written in the order
+// listed, so listing accounts by ascending id keeps the lock order.
+const applyShardDeltasSQL = Prepared + `INSERT INTO account_shards (account_id, shard, balance) VALUES %s
 ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_shards.balance + excluded.balance`
 
-const insertEntrySQL = `INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount) VALUES (?, ?, ?, ?, ?)`
+// insertEntriesSQL writes every entry of a journal in one statement; %s is
+// one "(?, ?, ?, ?, ?)" per entry.
+const insertEntriesSQL = Prepared + `INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount) VALUES %s`
+
+// maxPostingsPerInsert: 2 entries × 5 values each per posting.
+const maxPostingsPerInsert = 500
 
 // PostTx writes j inside tx (so callers can add an outbox row or a
 // domain row in the same transaction). now is the one timestamp of the
@@ -254,17 +262,18 @@ func PostTx(ctx context.Context, tx *sqlx.Tx, j Journal, now time.Time) (int64, 
 		delta[p.From] += signed(from.Normal, 'D', p.Amount)
 		delta[p.To] += signed(to.Normal, 'C', p.Amount)
 	}
-	// Ascending id order: two journals touching the same accounts always
-	// lock them in the same order, so they queue instead of deadlocking.
+	// Bounded and other unsharded accounts first, one conditional update
+	// each in ascending id order: two journals touching the same accounts
+	// always lock them in the same order, so they queue instead of
+	// deadlocking, and a refusal costs no further writes.
+	var hot []int64
 	for _, aid := range ids {
 		d := delta[aid]
 		if d == 0 {
 			continue
 		}
 		if acct[aid].Sharded {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(applyShardDeltaSQL), aid, id%Shards, d); err != nil {
-				return 0, fmt.Errorf("update balance of account %d: %w", aid, err)
-			}
+			hot = append(hot, aid)
 			continue
 		}
 		res, err := tx.ExecContext(ctx, tx.Rebind(applyDeltaSQL), d, aid, false, d)
@@ -275,15 +284,39 @@ func PostTx(ctx context.Context, tx *sqlx.Tx, j Journal, now time.Time) (int64, 
 			return 0, fmt.Errorf("journal %q: account %d: %w", j.Key, aid, ErrInsufficientFunds)
 		}
 	}
-	for _, p := range j.Postings {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(insertEntrySQL), j.CooperativeID, id, p.From, "D", p.Amount); err != nil {
-			return 0, fmt.Errorf("insert entry: %w", err)
+	// Entries in one statement (a debit then a credit per posting, in
+	// order: ids follow the rows), in chunks that stay far below either
+	// database's limit on parameters.
+	for chunk := range slices.Chunk(j.Postings, maxPostingsPerInsert) {
+		args := make([]any, 0, 10*len(chunk))
+		for _, p := range chunk {
+			args = append(args, j.CooperativeID, id, p.From, "D", p.Amount, j.CooperativeID, id, p.To, "C", p.Amount)
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(insertEntrySQL), j.CooperativeID, id, p.To, "C", p.Amount); err != nil {
-			return 0, fmt.Errorf("insert entry: %w", err)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(fmt.Sprintf(insertEntriesSQL, tuples(2*len(chunk), 5))), args...); err != nil {
+			return 0, fmt.Errorf("insert entries: %w", err)
+		}
+	}
+	// Hot accounts last, in one statement and ascending id order (after
+	// every unsharded account: still one global order): their shard rows
+	// are the ones other journals wait for, so they are held only from here
+	// to commit.
+	if len(hot) > 0 {
+		shardArgs := make([]any, 0, 3*len(hot))
+		for _, aid := range hot {
+			shardArgs = append(shardArgs, aid, id%Shards, delta[aid])
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(fmt.Sprintf(applyShardDeltasSQL, tuples(len(hot), 3))), shardArgs...); err != nil {
+			return 0, fmt.Errorf("update balances of hot accounts %v: %w", hot, err)
 		}
 	}
 	return id, nil
+}
+
+// tuples returns "(?, ?), (?, ?)" for n rows of width values: the VALUES
+// of a multi-row INSERT.
+func tuples(n, width int) string {
+	row := "(" + placeholders(width) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 func signed(normal string, side byte, amount int64) int64 {

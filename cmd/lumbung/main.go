@@ -22,6 +22,8 @@ const usage = `lumbung — USSD and SMS banking for savings-and-loan cooperative
 Usage:
   lumbung serve [--config FILE] [--no-migrate]   run the HTTP service and workers
   lumbung migrate [--config FILE]                apply database migrations and exit
+  lumbung reconcile [--coop KODE] [--json] [--config FILE]
+                                                 check every ledger invariant; exit 0 only if all hold
   lumbung phone [--url URL] [--provider africastalking] --msisdn PHONE --code '*123#'
                                                  a terminal phone that dials a running lumbung
 
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], stderr)
+	case "reconcile":
+		err = cmdReconcile(ctx, args[1:], stdout, stderr)
 	case "phone":
 		err = cmdPhone(ctx, args[1:], stdin, stdout)
 	default:
