@@ -2,10 +2,13 @@ package menus
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
@@ -20,11 +23,26 @@ type Directory interface {
 	VerifyActivationCode(ctx context.Context, h members.Holder, code string) (id int64, remaining int, err error)
 	StagePIN(ctx context.Context, h members.Holder, pin string) error
 	ConfirmPIN(ctx context.Context, h members.Holder, repeat string, activationID int64) error
+	// MemberByNo finds a member of the cooperative by the number staff
+	// typed (members.ErrNotFound, members.ErrAmbiguous).
+	MemberByNo(ctx context.Context, coopID int64, no string) (members.Member, error)
 }
 
-// Books is what the menus need from the ledger.
+// Books is what the menus need from the ledger. Every call names the
+// caller's cooperative: nobody acts outside their own.
 type Books interface {
 	MemberBalances(ctx context.Context, coopID, memberID int64) (ledger.MemberBalances, error)
+	Statement(ctx context.Context, coopID, memberID int64, n int) ([]ledger.StatementLine, error)
+	LoanInfo(ctx context.Context, coopID, memberID int64) ([]ledger.LoanInfo, error)
+	NextInstallment(ctx context.Context, coopID, loanID int64) (amount int64, due time.Time, err error)
+	Repay(ctx context.Context, r ledger.Repayment) (ledger.RepaymentResult, error)
+	CreateDepositCode(ctx context.Context, r ledger.DepositCodeRequest) (ledger.DepositCode, error)
+	LookupDepositCode(ctx context.Context, coopID int64, code string) (ledger.DepositCode, error)
+	ConfirmDepositCode(ctx context.Context, coopID, staffID int64, code string, actor string) (ledger.Receipt, error)
+	DepositCash(ctx context.Context, d ledger.CashDeposit) (ledger.Receipt, error)
+	StaffCashToday(ctx context.Context, coopID, staffID int64) (count int, total int64, err error)
+	MaxUSSDAmount(ctx context.Context, coopID int64) (int64, error)
+	Location(ctx context.Context, coopID int64) (*time.Location, error)
 }
 
 // Outcome classifies a hop for metrics.
@@ -66,8 +84,11 @@ func NewEngine(dir Directory, books Books, log *slog.Logger) *Engine {
 var errInvalid = errors.New("invalid choice")
 
 // invalidWith is an invalid input with its own explanation instead of
-// "Pilihan salah." (e.g. "PIN harus 6 angka.").
-type invalidWith struct{ key string }
+// "Pilihan salah." (e.g. "PIN harus 6 angka."), formatted with args.
+type invalidWith struct {
+	key  string
+	args []any
+}
 
 func (e invalidWith) Error() string { return "invalid input: " + e.key }
 
@@ -77,6 +98,19 @@ func (e invalidWith) Error() string { return "invalid input: " + e.key }
 type screen struct {
 	render func(ctx context.Context, e *Engine, s *Session) (string, error)
 	handle func(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error)
+	// list, instead of render, draws a screen that may need several
+	// messages: head on every page, then as many items as fit, and
+	// "98 Lanjut" to the next page. A list with handle is a choice: every
+	// page continues and 98 on the last page shows the first again. A list
+	// without handle only shows: its last page ends the session.
+	list func(ctx context.Context, e *Engine, s *Session) (head string, items []string, err error)
+	// action, instead of render, makes an action screen: it runs as soon
+	// as it is entered (after the PIN, or the confirmation), shows nothing
+	// itself and names the screen with the outcome. Money moves only here.
+	action func(ctx context.Context, e *Engine, s *Session) (ScreenID, error)
+	// summary says, on an action screen, what the action will do; the
+	// screens that ask for the go-ahead show it.
+	summary func(ctx context.Context, e *Engine, s *Session) (string, error)
 	// root screens offer no "0 Kembali".
 	root bool
 	// transient screens are never returned to with "0 Kembali" (the
@@ -89,6 +123,11 @@ type screen struct {
 func (e *Engine) Start(ctx context.Context, s *Session) Result {
 	if s.Lang == "" {
 		s.Lang = "id"
+	}
+	if s.Nonce == "" {
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		s.Nonce = hex.EncodeToString(b)
 	}
 	next, err := e.identify(ctx, s)
 	if err != nil {
@@ -128,20 +167,33 @@ func (e *Engine) StartDialled(ctx context.Context, s *Session, presets []string)
 func (e *Engine) Input(ctx context.Context, s *Session, in string) Result {
 	in = strings.TrimSpace(in)
 	cur, ok := screens[s.Screen]
-	if !ok || cur.handle == nil {
+	if !ok || (cur.handle == nil && cur.list == nil) {
 		return e.end(s, s.Screen, T(s.Lang, "error.expired"))
 	}
 	switch {
-	case in == "00" && s.Who != nil && s.Screen != scrMain:
-		s.Stack = nil
+	case in == "00" && s.Who != nil && s.Screen != home(s):
+		s.Stack, s.Vars, s.Next, s.Invalid = nil, nil, "", 0
 		return e.show(ctx, s, home(s))
 	case in == "0" && len(s.Stack) > 0:
 		prev := s.Stack[len(s.Stack)-1]
 		s.Stack = s.Stack[:len(s.Stack)-1]
 		s.Invalid = 0
+		delete(s.Vars, varPage)
 		return e.render(ctx, s, prev)
+	case in == "98" && cur.list != nil && s.getInt(varPages) > 1:
+		page := s.getInt(varPage) + 1
+		if page >= s.getInt(varPages) {
+			page = 0 // only a choice list has a handle to come back here
+		}
+		s.setInt(varPage, page)
+		s.Invalid = 0
+		return e.render(ctx, s, s.Screen)
 	}
-	next, err := cur.handle(ctx, e, s, in)
+	handle := cur.handle
+	if handle == nil { // a list that only shows: 98 or the navigation
+		handle = func(context.Context, *Engine, *Session, string) (ScreenID, error) { return "", errInvalid }
+	}
+	next, err := handle(ctx, e, s, in)
 	var iw invalidWith
 	switch {
 	case errors.Is(err, errInvalid) || errors.As(err, &iw):
@@ -151,7 +203,7 @@ func (e *Engine) Input(ctx context.Context, s *Session, in string) Result {
 		}
 		s.Notice = T(s.Lang, "invalid")
 		if iw.key != "" {
-			s.Notice = T(s.Lang, iw.key)
+			s.Notice = T(s.Lang, iw.key, iw.args...)
 		}
 		r := e.render(ctx, s, s.Screen)
 		if r.Outcome == OutcomeContinue {
@@ -165,8 +217,25 @@ func (e *Engine) Input(ctx context.Context, s *Session, in string) Result {
 	return e.show(ctx, s, next)
 }
 
-// show moves forward to next, remembering the current screen for "0".
+// show moves forward to next, remembering the current screen for "0". An
+// action screen runs first and show moves on to the screen it names.
 func (e *Engine) show(ctx context.Context, s *Session, next ScreenID) Result {
+	for hops := 0; ; hops++ {
+		sc, ok := screens[next]
+		if !ok || sc.action == nil {
+			break
+		}
+		if hops == 3 {
+			return e.fail(s, fmt.Errorf("actions lead to actions: %q", next))
+		}
+		var err error
+		if next, err = sc.action(ctx, e, s); err != nil {
+			return e.fail(s, err)
+		}
+	}
+	if next != s.Screen {
+		delete(s.Vars, varPage)
+	}
 	if s.Screen != "" && next != s.Screen {
 		if sc, ok := screens[next]; ok && sc.root {
 			s.Stack = nil
@@ -183,7 +252,16 @@ func (e *Engine) render(ctx context.Context, s *Session, id ScreenID) Result {
 		return e.fail(s, fmt.Errorf("no screen %q", id))
 	}
 	s.Screen = id
-	text, err := sc.render(ctx, e, s)
+	var text string
+	var err error
+	ends := sc.handle == nil
+	if sc.list != nil {
+		text, ends, err = e.page(ctx, s, sc)
+	} else if sc.render != nil {
+		text, err = sc.render(ctx, e, s)
+	} else {
+		err = fmt.Errorf("screen %q has nothing to show", id)
+	}
 	if err != nil {
 		return e.fail(s, err)
 	}
@@ -191,17 +269,77 @@ func (e *Engine) render(ctx context.Context, s *Session, id ScreenID) Result {
 		text = s.Notice + "\n" + text
 		s.Notice = ""
 	}
-	if sc.handle == nil {
+	if ends {
 		return e.end(s, id, text)
 	}
-	if !sc.root && len(s.Stack) > 0 {
-		text += "\n" + T(s.Lang, "nav.back")
-	}
+	text += nav(s, sc)
 	return Result{Reply: Reply{Text: text}, Screen: id, Outcome: OutcomeContinue}
+}
+
+// nav is the navigation under a continuing screen: "0 Kembali" when there
+// is somewhere to go back to, and "00 Menu utama" on a screen that takes
+// input when 0 would not already lead to the main menu (and there is one:
+// not during first use). A list that only shows (Mutasi) is left from
+// with 0.
+func nav(s *Session, sc screen) string {
+	if sc.root || len(s.Stack) == 0 {
+		return ""
+	}
+	out := "\n" + T(s.Lang, "nav.back")
+	if len(s.Stack) > 1 && sc.handle != nil && home(s) != scrActivate && home(s) != scrEnded {
+		out += "\n" + T(s.Lang, "nav.home")
+	}
+	return out
+}
+
+// page draws page Vars[page] of a list screen and says whether it ends
+// the session (the last page of a list that only shows).
+func (e *Engine) page(ctx context.Context, s *Session, sc screen) (string, bool, error) {
+	head, items, err := sc.list(ctx, e, s)
+	if err != nil {
+		return "", false, err
+	}
+	choice := sc.handle != nil
+	pages := paginate(s, sc, head, items, choice)
+	p := min(max(int(s.getInt(varPage)), 0), len(pages)-1)
+	s.setInt(varPage, int64(p))
+	s.setInt(varPages, int64(len(pages)))
+	text := pages[p]
+	if len(pages) > 1 && (choice || p < len(pages)-1) {
+		text += "\n" + T(s.Lang, "nav.more")
+	}
+	return text, !choice && p == len(pages)-1, nil
+}
+
+// paginate packs items under head into as few screens as fit, leaving
+// room on every page that continues for "Pilihan salah.", "98 Lanjut" and
+// the navigation. A list that only shows fits on one screen as its END if
+// it can.
+func paginate(s *Session, sc screen, head string, items []string, choice bool) []string {
+	all := strings.Join(append([]string{head}, items...), "\n")
+	reserve := T(s.Lang, "invalid") + "\n"
+	footer := nav(s, sc)
+	if !choice && FitsScreen(all) || choice && FitsScreen(reserve+all+footer) {
+		return []string{all}
+	}
+	footer = "\n" + T(s.Lang, "nav.more") + footer
+	var pages []string
+	cur, n := head, 0
+	for _, it := range items {
+		next := cur + "\n" + it
+		if n > 0 && !FitsScreen(reserve+next+footer) {
+			pages = append(pages, cur)
+			cur, n = head+"\n"+it, 1
+			continue
+		}
+		cur, n = next, n+1
+	}
+	return append(pages, cur)
 }
 
 func (e *Engine) end(s *Session, id ScreenID, text string) Result {
 	s.Screen = scrEnded
+	s.Vars, s.Next = nil, ""
 	return Result{Reply: Reply{Text: text, End: true}, Screen: id, Outcome: OutcomeEnd}
 }
 
@@ -210,6 +348,7 @@ func (e *Engine) end(s *Session, id ScreenID, text string) Result {
 func (e *Engine) fail(s *Session, err error) Result {
 	e.log.Error("ussd hop failed", "provider", s.Provider, "msisdn", members.MaskMSISDN(s.MSISDN), "screen", s.Screen, "err", err)
 	s.Screen = scrEnded
+	s.Vars, s.Next = nil, ""
 	return Result{Reply: Reply{Text: T(s.Lang, "error.internal"), End: true}, Screen: s.Screen, Outcome: OutcomeError}
 }
 

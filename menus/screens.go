@@ -26,7 +26,6 @@ const (
 	scrBalance      ScreenID = "balance"
 	scrLanguage     ScreenID = "language"
 	scrLanguageDone ScreenID = "language_done"
-	scrSoon         ScreenID = "soon"
 	scrStaffMain    ScreenID = "staff_main"
 	scrActivate     ScreenID = "activate"
 	scrActivateDead ScreenID = "activate_dead"
@@ -36,6 +35,55 @@ const (
 	scrPINCreated   ScreenID = "pin_created"
 	scrPINChanged   ScreenID = "pin_changed"
 	scrPINTimeout   ScreenID = "pin_timeout"
+
+	// Asking for the go-ahead of an action screen (Session.Next).
+	scrConfirm    ScreenID = "confirm"     // what will happen, 1 Ya / 2 Batal
+	scrPINConfirm ScreenID = "pin_confirm" // what will happen, then the PIN
+	scrCancelled  ScreenID = "cancelled"
+
+	// Member 2 Setor Simpanan.
+	scrDepositAccount ScreenID = "deposit_account"
+	scrDepositAmount  ScreenID = "deposit_amount"
+	actDepositCode    ScreenID = "deposit_code_create"
+	scrDepositCode    ScreenID = "deposit_code"
+	scrAmountTooLarge ScreenID = "amount_too_large"
+
+	// Member 3 Bayar Angsuran.
+	scrNoLoan       ScreenID = "no_loan"
+	scrRepayLoans   ScreenID = "repay_loans"
+	scrRepayOffer   ScreenID = "repay_offer"
+	scrRepayAmount  ScreenID = "repay_amount"
+	actRepay        ScreenID = "repay_post"
+	scrRepayDone    ScreenID = "repay_done"
+	scrRepayNoFunds ScreenID = "repay_no_funds"
+	scrRepayTooMuch ScreenID = "repay_too_much"
+	scrRepayClosed  ScreenID = "repay_closed"
+
+	// Member 4 Mutasi and 5 Info Pinjaman.
+	scrStatement ScreenID = "statement"
+	scrLoanInfo  ScreenID = "loan_info"
+
+	// Staff 1 Terima Setoran.
+	scrStaffDepNo   ScreenID = "staff_dep_member"
+	scrStaffDepAcct ScreenID = "staff_dep_account"
+	scrStaffDepAmt  ScreenID = "staff_dep_amount"
+	actStaffDeposit ScreenID = "staff_dep_post"
+	scrStaffDepDone ScreenID = "staff_dep_done"
+
+	// Staff 2 Terima Angsuran.
+	scrStaffRepNo    ScreenID = "staff_rep_member"
+	scrStaffRepLoans ScreenID = "staff_rep_loans"
+	scrStaffRepAmt   ScreenID = "staff_rep_amount"
+	actStaffRepay    ScreenID = "staff_rep_post"
+	scrStaffRepDone  ScreenID = "staff_rep_done"
+	scrStaffNoLoan   ScreenID = "staff_no_loan"
+
+	// Staff 3 Konfirmasi Kode Setor and 4 Kas Saya Hari Ini.
+	scrStaffCode     ScreenID = "staff_code"
+	actStaffCode     ScreenID = "staff_code_post"
+	scrStaffCodeDone ScreenID = "staff_code_done"
+	scrStaffCodeBad  ScreenID = "staff_code_refused"
+	scrStaffCash     ScreenID = "staff_cash"
 )
 
 // maxHeader keeps a long cooperative name from pushing a menu past one
@@ -55,14 +103,13 @@ func init() {
 		scrChooseRole:   {render: text("choose.role"), handle: handleChooseRole},
 		scrChooseMember: {render: renderChooseMember, handle: handleChooseMember},
 		scrMain:         {render: renderMain, handle: handleMain, root: true},
-		scrPIN:          {render: text("pin.ask"), handle: handlePIN},
+		scrPIN:          {render: text("pin.ask"), handle: handlePIN, transient: true},
 		scrPINLocked:    {render: text("pin.locked")},
 		scrNoPIN:        {render: text("pin.none")},
 		scrBalance:      {render: renderBalance},
 		scrLanguage:     {render: text("lang.ask"), handle: handleLanguage},
 		scrLanguageDone: {render: text("lang.done")},
-		scrSoon:         {render: text("soon")},
-		scrStaffMain:    {render: renderStaffMain},
+		scrStaffMain:    {render: renderStaffMain, handle: handleStaffMain, root: true},
 		scrActivate:     {render: renderActivate, handle: handleActivate, root: true},
 		scrActivateDead: {render: text("activate.dead")},
 		scrOldPIN:       {render: text("pin.old"), handle: handleOldPIN},
@@ -71,6 +118,45 @@ func init() {
 		scrPINCreated:   {render: renderPINCreated},
 		scrPINChanged:   {render: text("pin.changed")},
 		scrPINTimeout:   {render: text("pin.timeout")},
+
+		scrConfirm:    {render: renderConfirm, handle: handleConfirm},
+		scrPINConfirm: {render: renderPINConfirm, handle: handlePIN, transient: true},
+		scrCancelled:  {render: text("cancelled")},
+
+		scrDepositAccount: {render: text("deposit.account"), handle: handleDepositAccount},
+		scrDepositAmount:  {render: text("deposit.amount"), handle: handleDepositAmount},
+		actDepositCode:    {action: actionDepositCode, summary: summaryDepositCode},
+		scrDepositCode:    {render: renderDepositCode},
+		scrAmountTooLarge: {render: renderAmountTooLarge},
+
+		scrNoLoan:       {render: text("loan.none")},
+		scrRepayLoans:   {list: listRepayLoans, handle: handleRepayLoans},
+		scrRepayOffer:   {render: renderRepayOffer, handle: handleRepayOffer},
+		scrRepayAmount:  {render: text("repay.amount"), handle: handleRepayAmount},
+		actRepay:        {action: actionRepay, summary: summaryRepay},
+		scrRepayDone:    {render: renderRepayDone},
+		scrRepayNoFunds: {render: renderRepayNoFunds},
+		scrRepayTooMuch: {render: renderRepayTooMuch},
+		scrRepayClosed:  {render: renderRepayClosed},
+		scrStatement:    {list: listStatement},
+		scrLoanInfo:     {list: listLoanInfo},
+
+		scrStaffDepNo:    {render: text("staff.member_no"), handle: handleStaffMemberNo(scrStaffDepAcct)},
+		scrStaffDepAcct:  {render: renderStaffDepAccount, handle: handleStaffDepAccount},
+		scrStaffDepAmt:   {render: text("staff.amount"), handle: handleStaffDepAmount},
+		actStaffDeposit:  {action: actionStaffDeposit, summary: summaryStaffDeposit},
+		scrStaffDepDone:  {render: renderStaffDepDone},
+		scrStaffRepNo:    {render: text("staff.member_no"), handle: handleStaffMemberNo(scrStaffRepLoans)},
+		scrStaffRepLoans: {list: listStaffRepLoans, handle: handleStaffRepLoans},
+		scrStaffRepAmt:   {render: renderStaffRepAmount, handle: handleStaffRepAmount},
+		actStaffRepay:    {action: actionStaffRepay, summary: summaryStaffRepay},
+		scrStaffRepDone:  {render: renderStaffRepDone},
+		scrStaffNoLoan:   {render: renderStaffNoLoan},
+		scrStaffCode:     {render: text("staff.code"), handle: handleStaffCode},
+		actStaffCode:     {action: actionStaffCode, summary: summaryStaffCode},
+		scrStaffCodeDone: {render: renderStaffCodeDone},
+		scrStaffCodeBad:  {render: renderStaffCodeRefused},
+		scrStaffCash:     {render: renderStaffCash},
 	}
 }
 
@@ -80,8 +166,10 @@ func text(key string) func(context.Context, *Engine, *Session) (string, error) {
 
 // clip shortens s to at most n characters, at a word boundary where there
 // is one, so long cooperative names cannot push a screen over its limit.
+// It also makes s plain GSM-7 (see plain): one odd character in a name
+// would otherwise cut the whole screen to 70 characters.
 func clip(s string, n int) string {
-	r := []rune(s)
+	r := []rune(plain(s))
 	if len(r) <= n {
 		return s
 	}
@@ -101,7 +189,7 @@ func ShortName(name string) string {
 	if len(f) == 1 {
 		return clip(f[0], 16)
 	}
-	r := []rune(f[1])
+	r := []rune(plain(f[1]))
 	return clip(f[0], 14) + " " + string(r[0]) + "."
 }
 
@@ -190,12 +278,18 @@ func renderMain(_ context.Context, _ *Engine, s *Session) (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
-func handleMain(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, error) {
+func handleMain(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
 	switch in {
 	case "1":
 		return needPIN(s, scrBalance), nil
-	case "2", "3", "4", "5":
-		return scrSoon, nil
+	case "2":
+		return scrDepositAccount, nil
+	case "3":
+		return startRepay(ctx, e, s)
+	case "4":
+		return needPIN(s, scrStatement), nil
+	case "5":
+		return needPIN(s, scrLoanInfo), nil
 	case "6":
 		return scrOldPIN, nil
 	case "7":
@@ -216,7 +310,7 @@ func needPIN(s *Session, target ScreenID) ScreenID {
 
 func handlePIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
 	if !members.ValidatePINShape(in) {
-		return "", invalidWith{"pin.shape"}
+		return "", invalidWith{key: "pin.shape"}
 	}
 	remaining, _, err := e.dir.CheckPIN(ctx, s.Who.Holder, in)
 	switch {
@@ -227,7 +321,7 @@ func handlePIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID,
 		return next, nil
 	case errors.Is(err, members.ErrWrongPIN):
 		s.Notice = T(s.Lang, "pin.wrong", remaining)
-		return scrPIN, nil
+		return s.Screen, nil // the same PIN screen again
 	case errors.Is(err, members.ErrPINLocked):
 		return scrPINLocked, nil
 	case errors.Is(err, members.ErrNoPIN):
@@ -259,10 +353,6 @@ func handleLanguage(ctx context.Context, e *Engine, s *Session, in string) (Scre
 	return scrLanguageDone, nil
 }
 
-func renderStaffMain(_ context.Context, _ *Engine, s *Session) (string, error) {
-	return T(s.Lang, "staff.head", clip(s.Who.Coop.Name, maxHeader)) + "\n" + T(s.Lang, "soon"), nil
-}
-
 func renderActivate(_ context.Context, _ *Engine, s *Session) (string, error) {
 	return T(s.Lang, "activate.ask", clip(s.Who.Coop.Name, maxHeader)), nil
 }
@@ -271,7 +361,7 @@ func renderActivate(_ context.Context, _ *Engine, s *Session) (string, error) {
 // only the code's id.
 func handleActivate(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
 	if !isDigits(in, 6) {
-		return "", invalidWith{"activate.shape"}
+		return "", invalidWith{key: "activate.shape"}
 	}
 	id, remaining, err := e.dir.VerifyActivationCode(ctx, s.Who.Holder, in)
 	switch {
@@ -295,20 +385,16 @@ func handleActivate(ctx context.Context, e *Engine, s *Session, in string) (Scre
 // handleOldPIN starts "6 Ganti PIN": the current PIN first, always.
 func handleOldPIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
 	s.Next = scrNewPIN
-	next, err := handlePIN(ctx, e, s, in)
-	if next == scrPIN { // a wrong PIN: ask again on this screen
-		next = scrOldPIN
-	}
-	return next, err
+	return handlePIN(ctx, e, s, in) // a wrong PIN asks again on this screen
 }
 
 func handleNewPIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
 	err := e.dir.StagePIN(ctx, s.Who.Holder, in)
 	switch {
 	case errors.Is(err, members.ErrPINFormat):
-		return "", invalidWith{"pin.shape"}
+		return "", invalidWith{key: "pin.shape"}
 	case errors.Is(err, members.ErrWeakPIN):
-		return "", invalidWith{"pin.weak"}
+		return "", invalidWith{key: "pin.weak"}
 	case err != nil:
 		return "", err
 	}

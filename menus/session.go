@@ -4,6 +4,8 @@
 package menus
 
 import (
+	"strconv"
+
 	"github.com/lumbung-id/lumbung/members"
 )
 
@@ -37,6 +39,14 @@ type Session struct {
 	MSISDN      string `json:"msisdn"`
 	ServiceCode string `json:"service_code"`
 	Lang        string `json:"lang"`
+	// Key names the session for idempotency keys: provider + ":" + the
+	// provider's session id, set by the transport. Nonce, drawn when the
+	// session starts, tells apart two sessions a gateway gave one id. A
+	// money step posts under "ussd:" + Key + ":" + Nonce + ":" + step, so
+	// running the step again (a hop re-run after its reply was lost) posts
+	// nothing twice.
+	Key   string `json:"key,omitempty"`
+	Nonce string `json:"nonce,omitempty"`
 
 	Candidates []Candidate `json:"candidates,omitempty"` // identities still to choose from
 	Who        *Candidate  `json:"who,omitempty"`        // the chosen identity
@@ -52,9 +62,54 @@ type Session struct {
 	Invalid int `json:"invalid,omitempty"`
 	// Notice is shown once above the next screen ("PIN salah…").
 	Notice string `json:"notice,omitempty"`
+	// Vars carry a flow's choices from screen to screen: account, amount,
+	// loan, member, deposit code, page. Never a PIN or an activation code.
+	// They are dropped when the session ends or goes home.
+	Vars map[string]string `json:"vars,omitempty"`
 
 	// Hop is the index of the last hop answered and Last its reply: a
 	// retried hop gets Last again and causes nothing.
 	Hop  int    `json:"hop"`
 	Last *Reply `json:"last,omitempty"`
 }
+
+// Names of Vars.
+const (
+	varAccount     = "account"     // ledger.AccountKind
+	varAmount      = "amount"      // whole rupiah
+	varOffered     = "offered"     // the installment amount "1 Bayar angsuran" offers
+	varLoan        = "loan"        // loan id
+	varLoanNo      = "loan_no"     // loan number, for screens
+	varLoans       = "loans"       // ids of the loans a choice list showed, in order
+	varDue         = "due"         // due date of the offered installment, DD/MM/YYYY
+	varOverdue     = "overdue"     // "1": the offered amount is overdue
+	varMember      = "member"      // member id (staff flows)
+	varMemberName  = "member_name" // for screens
+	varMemberNo    = "member_no"   // for screens
+	varCode        = "code"        // a deposit code staff typed (never an activation code)
+	varExpires     = "expires"     // a deposit code's expiry, RFC 3339
+	varRef         = "ref"         // journal id of a posting
+	varOutstanding = "outstanding" // loan principal left after a repayment
+	varClosed      = "closed"      // "1": the repayment closed the loan
+	varMax         = "max"         // the most a refused payment could have been
+	varBalance     = "balance"     // a balance shown with a refusal
+	varRefusal     = "refusal"     // text key of why staff could not take a deposit code
+	varPage        = "page"        // 0-based page of a list screen
+	varPages       = "pages"       // how many pages it has
+)
+
+func (s *Session) get(k string) string { return s.Vars[k] }
+
+func (s *Session) set(k, v string) {
+	if s.Vars == nil {
+		s.Vars = map[string]string{}
+	}
+	s.Vars[k] = v
+}
+
+func (s *Session) getInt(k string) int64 {
+	n, _ := strconv.ParseInt(s.Vars[k], 10, 64)
+	return n
+}
+
+func (s *Session) setInt(k string, v int64) { s.set(k, strconv.FormatInt(v, 10)) }

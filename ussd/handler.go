@@ -188,7 +188,7 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 			if req.Phase == PhaseUnknown { // Freeflow: the first input is the dialled code
 				code, _ = members.NormalizeServiceCode(req.Input)
 			}
-			s = menus.Session{Provider: req.Provider, MSISDN: req.MSISDN, ServiceCode: code}
+			s = menus.Session{Provider: req.Provider, MSISDN: req.MSISDN, ServiceCode: code, Key: key}
 			res = h.Engine.StartDialled(ctx, &s, req.Preset)
 		} else {
 			res = h.Engine.Input(ctx, &s, req.Input)

@@ -61,11 +61,51 @@ func (d brokenDirectory) StagePIN(context.Context, members.Holder, string) error
 
 func (d brokenDirectory) ConfirmPIN(context.Context, members.Holder, string, int64) error { return nil }
 
+func (d brokenDirectory) MemberByNo(context.Context, int64, string) (members.Member, error) {
+	return members.Member{}, members.ErrNotFound
+}
+
 type noBooks struct{}
 
 func (noBooks) MemberBalances(context.Context, int64, int64) (ledger.MemberBalances, error) {
 	return ledger.MemberBalances{}, nil
 }
+
+func (noBooks) Statement(context.Context, int64, int64, int) ([]ledger.StatementLine, error) {
+	return nil, nil
+}
+
+func (noBooks) LoanInfo(context.Context, int64, int64) ([]ledger.LoanInfo, error) { return nil, nil }
+
+func (noBooks) NextInstallment(context.Context, int64, int64) (int64, time.Time, error) {
+	return 0, time.Time{}, ledger.ErrNotFound
+}
+
+func (noBooks) Repay(context.Context, ledger.Repayment) (ledger.RepaymentResult, error) {
+	return ledger.RepaymentResult{}, ledger.ErrNotFound
+}
+
+func (noBooks) CreateDepositCode(context.Context, ledger.DepositCodeRequest) (ledger.DepositCode, error) {
+	return ledger.DepositCode{}, ledger.ErrNotFound
+}
+
+func (noBooks) LookupDepositCode(context.Context, int64, string) (ledger.DepositCode, error) {
+	return ledger.DepositCode{}, ledger.ErrDepositCodeNotFound
+}
+
+func (noBooks) ConfirmDepositCode(context.Context, int64, int64, string, string) (ledger.Receipt, error) {
+	return ledger.Receipt{}, ledger.ErrDepositCodeNotFound
+}
+
+func (noBooks) DepositCash(context.Context, ledger.CashDeposit) (ledger.Receipt, error) {
+	return ledger.Receipt{}, ledger.ErrNotFound
+}
+
+func (noBooks) StaffCashToday(context.Context, int64, int64) (int, int64, error) { return 0, 0, nil }
+
+func (noBooks) MaxUSSDAmount(context.Context, int64) (int64, error) { return 50_000_000, nil }
+
+func (noBooks) Location(context.Context, int64) (*time.Location, error) { return time.UTC, nil }
 
 func serve(t *testing.T, dir menus.Directory, deadline time.Duration) (*httptest.Server, *bytes.Buffer) {
 	t.Helper()

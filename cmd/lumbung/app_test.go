@@ -68,6 +68,10 @@ func startApp(t testing.TB, mutate func(*config.Config), db *ledger.DB, sessions
 	cfg, err := config.Load(func(string) (string, bool) { return "", false }, "")
 	require.NoError(t, err)
 	cfg.USSDRateLimit = 0 // these journeys dial one phone many times a minute; TestRateLimit turns it on
+	// Not what these tests are about (ussd's TestHandlerAnswersWithinTheHopDeadline
+	// is): a loaded 2-core CI machine running -race must not turn a slow hop
+	// into a failure.
+	cfg.USSDHopDeadline = 30 * time.Second
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -31,7 +31,30 @@ var demoMembers = []demoPerson{
 	{"A-003", "Theresia Bere", "081234567891", "802461", 500_000, 900_000, 320_000},
 }
 
-var demoStaff = struct{ name, phone, pin, role string }{"Yosef Teller", "081299990000", "975310", members.RoleTeller}
+type demoStaffer struct{ name, phone, pin, role string }
+
+var demoStaff = []demoStaffer{
+	{"Yosef Teller", "081299990000", "975310", members.RoleTeller},
+	{"Fransiska Kolektor", "081299990001", "864200", members.RoleCollector},
+}
+
+// demoVaultCash is the demo cooperative's opening cash.
+const demoVaultCash = 10_000_000
+
+// demoLoans give the family phone something to repay: Theresia's first
+// installment falls due in a few days (her sukarela covers it); Yohanes is
+// two installments behind with too little sukarela to pay from it.
+var demoLoans = []struct {
+	memberNo, loanNo string
+	principal        int64
+	rateBP           int64
+	method           ledger.Method
+	term             int
+	disbursedAgo     func(now time.Time) time.Time
+}{
+	{"A-003", "PJ-0001", 2_000_000, 150, ledger.MethodFlat, 12, func(now time.Time) time.Time { return now.AddDate(0, 0, -25) }},
+	{"A-002", "PJ-0002", 1_000_000, 100, ledger.MethodFlat, 10, func(now time.Time) time.Time { return now.AddDate(0, -2, -10) }},
+}
 
 // maybeSeedDemo seeds the demo cooperative when LUMBUNG_DEMO is on, or when
 // it is unset and the embedded database is empty, then prints how to try it.
@@ -65,12 +88,17 @@ Try it in another terminal:
 	for _, m := range demoMembers {
 		fmt.Fprintf(out, "  %-10s %-14s %s  %s\n", m.no, m.phone, m.pin, m.name)
 	}
-	fmt.Fprintf(out, "  %-10s %-14s %s  %s (%s)\n\n", "staff", demoStaff.phone, demoStaff.pin, demoStaff.name, demoStaff.role)
+	for _, st := range demoStaff {
+		fmt.Fprintf(out, "  %-10s %-14s %s  %s (%s)\n", "staff", st.phone, st.pin, st.name, st.role)
+	}
+	fmt.Fprintln(out, "\n  Loans: A-003 PJ-0001 (next installment due in a few days), A-002 PJ-0002 (two installments overdue).")
+	fmt.Fprintln(out)
 	return nil
 }
 
 // seedDemo creates the demo cooperative, members with PINs and opening
-// balances, and a teller. It does nothing if the demo cooperative exists.
+// balances, two loans, a teller and a collector. It does nothing if the
+// demo cooperative exists.
 func seedDemo(ctx context.Context, dir *members.Directory, books *ledger.Ledger, now time.Time) error {
 	coop, err := dir.CreateCooperative(ctx, demoCoopCode, demoCoopName, []string{demoUSSD})
 	if errors.Is(err, members.ErrDuplicate) {
@@ -83,11 +111,13 @@ func seedDemo(ctx context.Context, dir *members.Directory, books *ledger.Ledger,
 	if err != nil {
 		return err
 	}
+	memberIDs := map[string]int64{}
 	for _, p := range demoMembers {
 		m, err := dir.AddMember(ctx, coop.ID, members.NewMember{No: p.no, Name: p.name, Phone: p.phone, JoinedOn: now.AddDate(-2, 0, 0)})
 		if err != nil {
 			return err
 		}
+		memberIDs[p.no] = m.ID
 		if err := dir.SetPIN(ctx, members.Holder{Kind: members.KindMember, ID: m.ID, CooperativeID: coop.ID}, p.pin); err != nil {
 			return err
 		}
@@ -106,9 +136,36 @@ func seedDemo(ctx context.Context, dir *members.Directory, books *ledger.Ledger,
 			}
 		}
 	}
-	s, err := dir.AddStaff(ctx, coop.ID, demoStaff.name, demoStaff.phone, demoStaff.role)
+	// Cash in the vault, for the loans to be paid out of.
+	vault, err := books.AccountID(ctx, coop.ID, ledger.Vault, ledger.Owner{})
 	if err != nil {
 		return err
 	}
-	return dir.SetPIN(ctx, members.Holder{Kind: members.KindStaff, ID: s.ID, CooperativeID: coop.ID}, demoStaff.pin)
+	_, err = books.Post(ctx, ledger.Journal{
+		CooperativeID: coop.ID, Key: "demo:vault", Kind: "opening", Memo: "demo opening cash", Actor: "demo",
+		Postings: []ledger.Posting{{From: vault, To: equity, Amount: demoVaultCash}}, // Dr vault, Cr equity
+	})
+	if err != nil {
+		return err
+	}
+	for _, ln := range demoLoans {
+		_, err := books.DisburseLoan(ctx, ledger.NewLoan{
+			CooperativeID: coop.ID, MemberID: memberIDs[ln.memberNo], LoanNo: ln.loanNo, Principal: ln.principal,
+			RateBP: ln.rateBP, Method: ln.method, TermMonths: ln.term, DisbursedOn: ln.disbursedAgo(now),
+			Key: "demo:loan:" + ln.loanNo, Actor: "demo",
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, st := range demoStaff {
+		s, err := dir.AddStaff(ctx, coop.ID, st.name, st.phone, st.role)
+		if err != nil {
+			return err
+		}
+		if err := dir.SetPIN(ctx, members.Holder{Kind: members.KindStaff, ID: s.ID, CooperativeID: coop.ID}, st.pin); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,376 @@
+package menus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lumbung-id/lumbung/ledger"
+	"github.com/lumbung-id/lumbung/members"
+)
+
+// Member options 2 Setor Simpanan, 3 Bayar Angsuran, 4 Mutasi and
+// 5 Info Pinjaman.
+
+// statementLines is how many movements "4 Mutasi" shows.
+const statementLines = 5
+
+// loanNoWidth bounds a loan number on screens.
+const loanNoWidth = 14
+
+func varAccountKind(s *Session) ledger.AccountKind { return ledger.AccountKind(s.get(varAccount)) }
+
+// ---------------------------------------------------------------------------
+// 2 Setor Simpanan: a deposit code to pay in cash to staff
+
+func handleDepositAccount(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, error) {
+	i, err := choice(in, 2)
+	if err != nil {
+		return "", err
+	}
+	s.set(varAccount, string([]ledger.AccountKind{ledger.Wajib, ledger.Sukarela}[i]))
+	return scrDepositAmount, nil
+}
+
+func handleDepositAmount(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	n, err := e.amount(ctx, s, in)
+	if err != nil {
+		return "", err
+	}
+	s.setInt(varAmount, n)
+	s.Next = actDepositCode
+	return scrConfirm, nil // CONTRACT: confirm with 1 Ya / 2 Batal, then the PIN
+}
+
+func summaryDepositCode(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "deposit.summary", accountName(s.Lang, varAccountKind(s)), rupiah(s.getInt(varAmount))), nil
+}
+
+func actionDepositCode(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
+	if err := must(s, members.KindMember); err != nil {
+		return "", err
+	}
+	key, err := idemKey(s, "deposit_code")
+	if err != nil {
+		return "", err
+	}
+	dc, err := e.books.CreateDepositCode(ctx, ledger.DepositCodeRequest{
+		CooperativeID: s.Who.Coop.ID, MemberID: s.Who.Holder.ID,
+		Account: varAccountKind(s), Amount: s.getInt(varAmount), Key: key,
+	})
+	if errors.Is(err, ledger.ErrAmountTooLarge) { // the limit was lowered meanwhile
+		limit, lerr := e.books.MaxUSSDAmount(ctx, s.Who.Coop.ID)
+		if lerr != nil {
+			return "", lerr
+		}
+		s.setInt(varMax, limit)
+		return scrAmountTooLarge, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	s.set(varCode, dc.Code)
+	s.set(varExpires, dc.ExpiresAt.UTC().Format(time.RFC3339))
+	s.setInt(varAmount, dc.Amount)
+	s.set(varAccount, string(dc.Account))
+	return scrDepositCode, nil
+}
+
+func renderDepositCode(ctx context.Context, e *Engine, s *Session) (string, error) {
+	loc, err := e.books.Location(ctx, s.Who.Coop.ID)
+	if err != nil {
+		return "", err
+	}
+	expires, err := time.Parse(time.RFC3339, s.get(varExpires))
+	if err != nil {
+		return "", fmt.Errorf("deposit code expiry: %w", err)
+	}
+	return T(s.Lang, "deposit.code", s.get(varCode), rupiah(s.getInt(varAmount)),
+		accountShort(s.Lang, varAccountKind(s)), dateTime(expires, loc)), nil
+}
+
+func renderAmountTooLarge(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "amount.too_large", rupiah(s.getInt(varMax))), nil
+}
+
+// ---------------------------------------------------------------------------
+// 3 Bayar Angsuran: from simpanan sukarela
+
+// activeLoans are a member's loans still owing, by loan number.
+func activeLoans(ctx context.Context, e *Engine, coopID, memberID int64) ([]ledger.LoanInfo, error) {
+	all, err := e.books.LoanInfo(ctx, coopID, memberID)
+	if err != nil {
+		return nil, err
+	}
+	var out []ledger.LoanInfo
+	for _, l := range all {
+		if l.Status == ledger.LoanActive {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// loanChoices lists loans as "1 PJ-0001 sisa Rp1.833.333" and remembers
+// which loan each number stands for, so that a choice picks the loan that
+// was shown even if the list changed meanwhile.
+func loanChoices(s *Session, loans []ledger.LoanInfo) []string {
+	items := make([]string, len(loans))
+	ids := make([]string, len(loans))
+	for i, l := range loans {
+		items[i] = T(s.Lang, "loan.item", i+1, ident(l.LoanNo, loanNoWidth), rupiah(l.Outstanding))
+		ids[i] = strconv.FormatInt(l.LoanID, 10)
+	}
+	s.set(varLoans, strings.Join(ids, ","))
+	return items
+}
+
+// chosenLoan is the loan behind choice in among those shown, if it is
+// still active.
+func chosenLoan(ctx context.Context, e *Engine, s *Session, memberID int64, in string) (ledger.LoanInfo, error) {
+	ids := strings.Split(s.get(varLoans), ",")
+	i, err := choice(in, len(ids))
+	if err != nil || s.get(varLoans) == "" {
+		return ledger.LoanInfo{}, errInvalid
+	}
+	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, memberID)
+	if err != nil {
+		return ledger.LoanInfo{}, err
+	}
+	for _, l := range loans {
+		if strconv.FormatInt(l.LoanID, 10) == ids[i] {
+			return l, nil
+		}
+	}
+	return ledger.LoanInfo{}, errInvalid // paid off meanwhile: the list shows it no more
+}
+
+// offerLoan takes loan for the repayment and what its next installment is.
+func offerLoan(ctx context.Context, e *Engine, s *Session, l ledger.LoanInfo, next ScreenID) (ScreenID, error) {
+	amount, due, err := e.books.NextInstallment(ctx, s.Who.Coop.ID, l.LoanID)
+	if errors.Is(err, ledger.ErrLoanClosed) {
+		s.set(varLoanNo, l.LoanNo)
+		return scrRepayClosed, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	s.setInt(varLoan, l.LoanID)
+	s.set(varLoanNo, l.LoanNo)
+	s.setInt(varOffered, amount)
+	s.set(varDue, "")
+	if !due.IsZero() {
+		s.set(varDue, date(due))
+	}
+	s.set(varOverdue, "")
+	if l.Arrears > 0 { // the offer is the arrears: say so
+		s.set(varOverdue, "1")
+	}
+	return next, nil
+}
+
+func startRepay(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
+	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, s.Who.Holder.ID)
+	if err != nil {
+		return "", err
+	}
+	switch len(loans) {
+	case 0:
+		return scrNoLoan, nil
+	case 1:
+		return offerLoan(ctx, e, s, loans[0], scrRepayOffer)
+	}
+	return scrRepayLoans, nil
+}
+
+func listRepayLoans(ctx context.Context, e *Engine, s *Session) (string, []string, error) {
+	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, s.Who.Holder.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	return T(s.Lang, "loan.choose"), loanChoices(s, loans), nil
+}
+
+func handleRepayLoans(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	l, err := chosenLoan(ctx, e, s, s.Who.Holder.ID, in)
+	if err != nil {
+		return "", err
+	}
+	return offerLoan(ctx, e, s, l, scrRepayOffer)
+}
+
+// renderRepayOffer shows the next installment and the sukarela it would
+// come from.
+func renderRepayOffer(ctx context.Context, e *Engine, s *Session) (string, error) {
+	b, err := e.books.MemberBalances(ctx, s.Who.Coop.ID, s.Who.Holder.ID)
+	if err != nil {
+		return "", err
+	}
+	no := ident(s.get(varLoanNo), loanNoWidth)
+	if offered := s.getInt(varOffered); offered > 0 {
+		if s.get(varOverdue) == "1" { // what is overdue, penalty included (Info Pinjaman says since when)
+			return T(s.Lang, "repay.offer_overdue", no, rupiah(offered), rupiah(b.Sukarela), rupiah(offered)), nil
+		}
+		return T(s.Lang, "repay.offer", no, rupiah(offered), s.get(varDue), rupiah(b.Sukarela), rupiah(offered)), nil
+	}
+	return T(s.Lang, "repay.offer_none", no, rupiah(b.Sukarela)), nil
+}
+
+func handleRepayOffer(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	switch {
+	case in == "1" && s.getInt(varOffered) > 0:
+		offered := s.getInt(varOffered)
+		limit, err := e.books.MaxUSSDAmount(ctx, s.Who.Coop.ID)
+		if err != nil {
+			return "", err
+		}
+		if offered > limit { // more than USSD may move at once: pay it in parts
+			s.Notice = T(s.Lang, "amount.max", rupiah(limit))
+			return scrRepayAmount, nil
+		}
+		s.setInt(varAmount, offered) // exactly what the screen offered
+		return confirm(s, actRepay), nil
+	case in == "2":
+		return scrRepayAmount, nil
+	}
+	return "", errInvalid
+}
+
+func handleRepayAmount(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+	n, err := e.amount(ctx, s, in)
+	if err != nil {
+		return "", err
+	}
+	s.setInt(varAmount, n)
+	return confirm(s, actRepay), nil
+}
+
+func summaryRepay(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "repay.summary", rupiah(s.getInt(varAmount)), ident(s.get(varLoanNo), loanNoWidth)), nil
+}
+
+func actionRepay(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
+	if err := must(s, members.KindMember); err != nil {
+		return "", err
+	}
+	key, err := idemKey(s, "repay")
+	if err != nil {
+		return "", err
+	}
+	res, err := e.books.Repay(ctx, ledger.Repayment{
+		CooperativeID: s.Who.Coop.ID, LoanID: s.getInt(varLoan), Amount: s.getInt(varAmount),
+		FromSukarela: true, Key: key, Actor: actor(s),
+	})
+	if next, refused, err := repayRefusal(ctx, e, s, err); refused || err != nil {
+		return next, err
+	}
+	s.setInt(varRef, res.JournalID)
+	s.setInt(varOutstanding, res.Outstanding)
+	if res.Closed {
+		s.set(varClosed, "1")
+	}
+	return scrRepayDone, nil
+}
+
+// repayRefusal picks the screen for a repayment the ledger refused;
+// nothing was posted. Other errors are returned.
+func repayRefusal(ctx context.Context, e *Engine, s *Session, err error) (ScreenID, bool, error) {
+	var limit *ledger.RepayLimitError
+	switch {
+	case err == nil:
+		return "", false, nil
+	case errors.As(err, &limit):
+		s.setInt(varMax, limit.Max)
+		return scrRepayTooMuch, true, nil
+	case errors.Is(err, ledger.ErrLoanClosed):
+		return scrRepayClosed, true, nil
+	case errors.Is(err, ledger.ErrInsufficientFunds) && s.Who.Holder.Kind == members.KindMember:
+		b, berr := e.books.MemberBalances(ctx, s.Who.Coop.ID, s.Who.Holder.ID)
+		if berr != nil {
+			return "", false, berr
+		}
+		s.setInt(varBalance, b.Sukarela)
+		return scrRepayNoFunds, true, nil
+	}
+	return "", false, err
+}
+
+func renderRepayDone(_ context.Context, _ *Engine, s *Session) (string, error) {
+	text := T(s.Lang, "repay.done", rupiah(s.getInt(varAmount)), rupiah(s.getInt(varOutstanding)), s.getInt(varRef))
+	if s.get(varClosed) == "1" {
+		text += " " + T(s.Lang, "repay.closed")
+	}
+	return text, nil
+}
+
+func renderRepayNoFunds(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "repay.no_funds", rupiah(s.getInt(varAmount)), rupiah(s.getInt(varBalance))), nil
+}
+
+func renderRepayTooMuch(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "repay.too_much", ident(s.get(varLoanNo), loanNoWidth), rupiah(s.getInt(varMax))), nil
+}
+
+func renderRepayClosed(_ context.Context, _ *Engine, s *Session) (string, error) {
+	return T(s.Lang, "repay.loan_closed", ident(s.get(varLoanNo), loanNoWidth)), nil
+}
+
+// ---------------------------------------------------------------------------
+// 4 Mutasi
+
+// statementKinds are the journal kinds with a label of their own; any
+// other shows its memo.
+var statementKinds = map[string]bool{"deposit": true, "opening": true, "repayment": true, "disbursement": true, "reversal": true}
+
+func listStatement(ctx context.Context, e *Engine, s *Session) (string, []string, error) {
+	lines, err := e.books.Statement(ctx, s.Who.Coop.ID, s.Who.Holder.ID, statementLines)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(lines) == 0 {
+		return T(s.Lang, "statement.none"), nil, nil
+	}
+	loc, err := e.books.Location(ctx, s.Who.Coop.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	items := make([]string, len(lines))
+	for i, l := range lines {
+		label := clip(l.Memo, 20)
+		if statementKinds[l.Kind] {
+			label = T(s.Lang, "statement."+l.Kind) + " " + accountShort(s.Lang, l.Account)
+		}
+		items[i] = date(l.At.In(loc)) + " " + label + " " + signedRupiah(l.Amount)
+	}
+	return T(s.Lang, "statement.head", ShortName(s.Who.Name)), items, nil
+}
+
+// ---------------------------------------------------------------------------
+// 5 Info Pinjaman
+
+func listLoanInfo(ctx context.Context, e *Engine, s *Session) (string, []string, error) {
+	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, s.Who.Holder.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(loans) == 0 {
+		return T(s.Lang, "loan.none"), nil, nil
+	}
+	items := make([]string, len(loans))
+	for i, l := range loans {
+		lines := []string{T(s.Lang, "loaninfo.loan", ident(l.LoanNo, loanNoWidth), rupiah(l.Outstanding))}
+		if l.NextDue.IsZero() {
+			lines = append(lines, T(s.Lang, "loaninfo.no_next"))
+		} else {
+			lines = append(lines, T(s.Lang, "loaninfo.next", rupiah(l.NextAmount), date(l.NextDue)))
+		}
+		if l.Arrears > 0 {
+			lines = append(lines, T(s.Lang, "loaninfo.arrears", rupiah(l.Arrears), l.DaysLate))
+		}
+		items[i] = strings.Join(lines, "\n")
+	}
+	return T(s.Lang, "loaninfo.head"), items, nil
+}
