@@ -93,7 +93,7 @@ func TestPost(t *testing.T) {
 	})
 }
 
-// Concurrent debits that together exceed the balance: exactly the
+// 100 concurrent debits that together exceed the balance: exactly the
 // affordable ones succeed and the balance never goes below zero.
 func TestConcurrentDebitsNeverOverdraw(t *testing.T) {
 	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
@@ -107,7 +107,7 @@ func TestConcurrentDebitsNeverOverdraw(t *testing.T) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		ok, refused := 0, 0
-		for i := range 50 {
+		for i := range 100 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -126,8 +126,8 @@ func TestConcurrentDebitsNeverOverdraw(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		assert.Equal(t, 30, ok)
-		assert.Equal(t, 20, refused)
+		assert.Equal(t, 30, ok, "exactly the affordable debits succeed")
+		assert.Equal(t, 70, refused)
 		b, err := l.MemberBalances(ctx, c.ID, m.ID)
 		require.NoError(t, err)
 		assert.Zero(t, b.Sukarela)
@@ -137,7 +137,7 @@ func TestConcurrentDebitsNeverOverdraw(t *testing.T) {
 	})
 }
 
-// The same key posted concurrently gives one journal.
+// The same key posted by 50 writers at once gives one journal.
 func TestConcurrentSameKey(t *testing.T) {
 	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -145,7 +145,7 @@ func TestConcurrentSameKey(t *testing.T) {
 		l := ledger.New(db, nil)
 		c := ledgertest.NewCoop(t, db, "KSP1")
 		m := ledgertest.NewMember(t, db, c, "A-001", "+6281234567890")
-		ids := make([]int64, 20)
+		ids := make([]int64, 50)
 		var wg sync.WaitGroup
 		for i := range ids {
 			wg.Add(1)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -441,5 +442,19 @@ func TestHubtelLongestBoundCode(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, ussdtest.Screen{End: true, Text: "Nomor Anda belum terdaftar di Kopdit Sub Kode. Silakan hubungi kantor koperasi."}, s,
 			"*123*9# is the sub-code's own cooperative, not choice 9 of *123#")
+	})
+}
+
+func TestCallbackAllowList(t *testing.T) {
+	f := url.Values{"sessionId": {"s1"}, "serviceCode": {"*123#"}, "phoneNumber": {"+6281234567890"}}
+	eachBackend(t, func(c *config.Config) { c.CallbackAllow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }, func(t *testing.T, env *testEnv) {
+		code, body := post(t, env, "/ussd/africastalking", f)
+		assert.Equal(t, http.StatusForbidden, code, "the test client (127.0.0.1) is outside 10.0.0.0/8")
+		assert.Equal(t, "source address not allowed\n", body)
+	})
+	eachBackend(t, func(c *config.Config) { c.CallbackAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} }, func(t *testing.T, env *testEnv) {
+		code, body := post(t, env, "/ussd/africastalking", f)
+		assert.Equal(t, http.StatusOK, code)
+		assert.Contains(t, body, "1 Cek Saldo")
 	})
 }
