@@ -385,6 +385,9 @@ func (e *Engine) identify(ctx context.Context, s *Session) (ScreenID, error) {
 		return scrUnknownPhone, nil
 	}
 	s.Candidates = make([]Candidate, len(ids))
+	if sameLanguage(ids) { // a choice screen in the language they all chose
+		s.Lang = ids[0].Language
+	}
 	for i, id := range ids {
 		s.Candidates[i] = Candidate{Coop: id.Cooperative, Holder: id.Holder, Name: id.Name, Role: id.Role, Language: id.Language, HasPIN: id.HasPIN, PINLocked: id.PINLocked}
 	}
@@ -442,4 +445,13 @@ func home(s *Session) ScreenID {
 		return scrStaffMain
 	}
 	return scrMain
+}
+
+func sameLanguage(ids []members.Identity) bool {
+	for _, id := range ids[1:] {
+		if id.Language != ids[0].Language {
+			return false
+		}
+	}
+	return ids[0].Language != ""
 }

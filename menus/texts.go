@@ -79,13 +79,13 @@ var catalogue = map[string][2]string{
 
 	"loan.none":           {"Anda tidak punya pinjaman aktif.", "You have no active loan."},
 	"loan.choose":         {"Pilih pinjaman:", "Choose a loan:"},
-	"loan.item":           {"%d %s sisa %s", "%d %s owes %s"},
+	"loan.item":           {"%d %s sisa %s", "%d %s outstanding %s"},
 	"repay.offer":         {"%s angsuran %s tgl %s\nSukarela %s\n1 Bayar angsuran %s\n2 Jumlah lain", "%s next %s due %s\nVoluntary %s\n1 Pay installment %s\n2 Other amount"},
 	"repay.offer_overdue": {"%s tunggakan %s\nSukarela %s\n1 Bayar angsuran %s\n2 Jumlah lain", "%s overdue %s\nVoluntary %s\n1 Pay installment %s\n2 Other amount"},
 	"repay.offer_none":    {"%s: belum ada angsuran jatuh tempo\nSukarela %s\n2 Jumlah lain", "%s: no installment due\nVoluntary %s\n2 Other amount"},
 	"repay.amount":        {"Jumlah pembayaran (Rp):", "Amount to pay (Rp):"},
 	"repay.summary":       {"Bayar %s dari Simpanan Sukarela untuk pinjaman %s?", "Pay %s from voluntary savings towards loan %s?"},
-	"repay.done":          {"Pembayaran %s berhasil. Sisa pinjaman %s. Ref %d", "Payment of %s done. Loan outstanding %s. Ref %d"},
+	"repay.done":          {"Pembayaran %s berhasil. Sisa pinjaman %s. Ref %d", "Payment of %s successful. Loan outstanding %s. Ref %d"},
 	"repay.closed":        {"Pinjaman lunas.", "The loan is paid off."},
 	"repay.no_funds":      {"Saldo sukarela tidak cukup untuk membayar %s. Saldo sukarela %s. Tidak ada yang dipotong.", "Not enough voluntary savings to pay %s. Voluntary savings %s. Nothing was taken."},
 	"repay.too_much":      {"Jumlah melebihi yang harus dibayar untuk pinjaman %s. Maksimal %s. Tidak ada yang dicatat.", "The amount is more than loan %s owes. At most %s. Nothing was recorded."},
@@ -100,8 +100,8 @@ var catalogue = map[string][2]string{
 	"statement.reversal":     {"Koreksi", "Correction"},
 
 	"loaninfo.head":    {"Info Pinjaman", "Loan Info"},
-	"loaninfo.loan":    {"%s sisa %s", "%s owes %s"},
-	"loaninfo.next":    {"Angsuran %s tgl %s", "Next %s due %s"},
+	"loaninfo.loan":    {"%s sisa %s", "%s outstanding %s"},
+	"loaninfo.next":    {"Angsuran %s tgl %s", "Installment %s due %s"},
 	"loaninfo.no_next": {"Tidak ada angsuran berikutnya", "No further installment"},
 	"loaninfo.arrears": {"Tunggakan %s (%d hari)", "Overdue %s (%d days)"},
 
