@@ -21,6 +21,7 @@ import (
 	"github.com/lumbung-id/lumbung/config"
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/ledger/ledgertest"
+	"github.com/lumbung-id/lumbung/members"
 	"github.com/lumbung-id/lumbung/ussd"
 	"github.com/lumbung-id/lumbung/ussd/ussdtest"
 )
@@ -456,5 +457,28 @@ func TestCallbackAllowList(t *testing.T) {
 		code, body := post(t, env, "/ussd/africastalking", f)
 		assert.Equal(t, http.StatusOK, code)
 		assert.Contains(t, body, "1 Cek Saldo")
+	})
+}
+
+// A service code shared by two cooperatives, and a phone registered in both.
+func TestSharedServiceCode(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		ctx := context.Background()
+		other, err := env.app.dir.CreateCooperative(ctx, "KSP2", "Kopdit Pintu Air", []string{"*123#"})
+		require.NoError(t, err)
+		m, err := env.app.dir.AddMember(ctx, other.ID, members.NewMember{No: "B-7", Name: "Maria Goreti Bria", Phone: "081234567890"})
+		require.NoError(t, err)
+		require.NoError(t, env.app.dir.SetPIN(ctx, members.Holder{Kind: members.KindMember, ID: m.ID, CooperativeID: other.ID}, "602413"))
+
+		screens := journey(t, env.phone("081234567890"), "1", "1", "602413")
+		assert.Equal(t, "Pilih koperasi:\n1 Kopdit Demo Sejahtera\n2 Kopdit Pintu Air", screens[0].Text)
+		screens = journey(t, env.phone("081234567890"), "2", "1", "602413")
+		assert.Equal(t, "Kopdit Pintu Air", strings.SplitN(screens[1].Text, "\n", 2)[0])
+		assert.Equal(t, ussdtest.Screen{End: true, Text: "Saldo Maria G.\nPokok Rp0\nWajib Rp0\nSukarela Rp0\nPinjaman Rp0"}, last(screens),
+			"each cooperative's books and PIN are its own")
+		s := last(journey(t, env.phone("081234567890"), "2", "1", "246810"))
+		assert.Contains(t, s.Text, "PIN salah", "the PIN of the other cooperative does not open this one")
+		// A phone known in only one of them goes straight in.
+		assert.Contains(t, journey(t, env.phone("081234567891"))[0].Text, "Pilih anggota")
 	})
 }
