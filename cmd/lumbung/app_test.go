@@ -22,6 +22,7 @@ import (
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/ledger/ledgertest"
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/menus"
 	"github.com/lumbung-id/lumbung/ussd"
 	"github.com/lumbung-id/lumbung/ussd/ussdtest"
 )
@@ -480,5 +481,74 @@ func TestSharedServiceCode(t *testing.T) {
 		assert.Contains(t, s.Text, "PIN salah", "the PIN of the other cooperative does not open this one")
 		// A phone known in only one of them goes straight in.
 		assert.Contains(t, journey(t, env.phone("081234567891"))[0].Text, "Pilih anggota")
+	})
+}
+
+// The PIN lifecycle, Mutasi and Info Pinjaman, through HTTP.
+func TestPINLifecycleStatementAndLoanInfo(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		ctx := context.Background()
+		db := env.app.db
+		count := func(q string, args ...any) int {
+			var n int
+			require.NoError(t, db.Get(&n, db.Rebind(q), args...))
+			return n
+		}
+
+		// 6 Ganti PIN: old PIN, new PIN twice; an SMS tells the member.
+		s := last(journey(t, env.phone("081234567890"), "6", "246810", "135792", "135792"))
+		assert.Equal(t, ussdtest.Screen{End: true, Text: "PIN berhasil diganti."}, s)
+		assert.Contains(t, last(journey(t, env.phone("081234567890"), "1", "135792")).Text, "Sukarela Rp1.250.000")
+		assert.Equal(t, 1, count(`SELECT COUNT(*) FROM outbox WHERE template = 'pin.changed' AND phone = ?`, "+6281234567890"))
+
+		// Three wrong PINs lock it (one SMS alert); a new code from staff resets it.
+		for range 3 {
+			journey(t, env.phone("081234567890"), "1", "111112")
+		}
+		assert.Equal(t, 1, count(`SELECT COUNT(*) FROM outbox WHERE template = 'pin.locked'`))
+		ids, err := env.app.dir.Identify(ctx, "*123#", "+6281234567890")
+		require.NoError(t, err)
+		code, _, err := env.app.dir.IssueActivationCode(ctx, ids[0].Holder, 0)
+		require.NoError(t, err)
+		screens := journey(t, env.phone("081234567890"), code, "802467", "802467")
+		assert.Equal(t, "Buat PIN baru (6 angka):\n0 Kembali", screens[1].Text)
+		assert.Equal(t, ussdtest.Screen{End: true, Text: "PIN berhasil dibuat. Tekan *123# lagi untuk masuk."}, last(screens))
+		assert.Contains(t, last(journey(t, env.phone("081234567890"), "1", "802467")).Text, "Saldo Maria G.")
+		s = last(journey(t, env.phone("081234567890"), code))
+		assert.NotContains(t, s.Text, "Buat PIN baru", "an activation code works once")
+
+		// A new teller sets their PIN on first dial, then sees the staff menu.
+		st, err := env.app.dir.AddStaff(ctx, ids[0].Cooperative.ID, "Petrus Baru", "081277770000", members.RoleTeller)
+		require.NoError(t, err)
+		scode, _, err := env.app.dir.IssueActivationCode(ctx, members.Holder{Kind: members.KindStaff, ID: st.ID, CooperativeID: st.CooperativeID}, 0)
+		require.NoError(t, err)
+		s = last(journey(t, env.phone("081277770000"), scode, "914702", "914702"))
+		assert.True(t, s.End)
+		assert.Contains(t, s.Text, "PIN berhasil dibuat")
+		assert.True(t, strings.HasPrefix(journey(t, env.phone("081277770000"))[0].Text, "Petugas Kopdit Demo Sejahtera\n1 Terima Setoran"))
+
+		// 4 Mutasi: PIN, then the last transactions, paged with 98 until END.
+		p := env.phone("081234567890")
+		screens = journey(t, p, "4", "802467")
+		for !last(screens).End {
+			require.Contains(t, last(screens).Text, "98 Lanjut")
+			s, err := p.Send(ctx, "98")
+			require.NoError(t, err)
+			screens = append(screens, s)
+		}
+		all := ""
+		for _, s := range screens[2:] {
+			all += s.Text + "\n"
+			n, limit := menus.ScreenCost(s.Text)
+			assert.LessOrEqual(t, n, limit)
+		}
+		assert.Contains(t, all, "Rp1.250.000", "the sukarela opening balance is listed")
+
+		// 5 Info Pinjaman for a member two installments behind.
+		s = last(journey(t, env.phone("081234567891"), "1", "5", "135790"))
+		assert.True(t, s.End)
+		assert.Contains(t, s.Text, "PJ-0002")
+		assert.Contains(t, s.Text, "Tunggakan")
+		assertNoSecretsLogged(t, env, code, scode, "135792", "802467", "914702", "111112")
 	})
 }
