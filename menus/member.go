@@ -26,13 +26,17 @@ func varAccountKind(s *Session) ledger.AccountKind { return ledger.AccountKind(s
 // ---------------------------------------------------------------------------
 // 2 Setor Simpanan: a deposit code to pay in cash to staff
 
-func handleDepositAccount(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, error) {
-	i, err := choice(in, 2)
-	if err != nil {
-		return "", err
+// chooseSavings takes "1 Wajib / 2 Sukarela" and goes on to next (the
+// member's deposit code and the staff cash deposit both ask it).
+func chooseSavings(next ScreenID) func(context.Context, *Engine, *Session, string) (ScreenID, error) {
+	return func(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, error) {
+		i, err := choice(in, 2)
+		if err != nil {
+			return "", err
+		}
+		s.set(varAccount, string([]ledger.AccountKind{ledger.Wajib, ledger.Sukarela}[i]))
+		return next, nil
 	}
-	s.set(varAccount, string([]ledger.AccountKind{ledger.Wajib, ledger.Sukarela}[i]))
-	return scrDepositAmount, nil
 }
 
 func handleDepositAmount(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {

@@ -123,7 +123,7 @@ func init() {
 		scrPINConfirm: {render: renderPINConfirm, handle: handlePIN, transient: true},
 		scrCancelled:  {render: text("cancelled")},
 
-		scrDepositAccount: {render: text("deposit.account"), handle: handleDepositAccount},
+		scrDepositAccount: {render: text("deposit.account"), handle: chooseSavings(scrDepositAmount)},
 		scrDepositAmount:  {render: text("deposit.amount"), handle: handleDepositAmount},
 		actDepositCode:    {action: actionDepositCode, summary: summaryDepositCode},
 		scrDepositCode:    {render: renderDepositCode},
@@ -142,7 +142,7 @@ func init() {
 		scrLoanInfo:     {list: listLoanInfo},
 
 		scrStaffDepNo:    {render: text("staff.member_no"), handle: handleStaffMemberNo(scrStaffDepAcct)},
-		scrStaffDepAcct:  {render: renderStaffDepAccount, handle: handleStaffDepAccount},
+		scrStaffDepAcct:  {render: renderStaffDepAccount, handle: chooseSavings(scrStaffDepAmt)},
 		scrStaffDepAmt:   {render: text("staff.amount"), handle: handleStaffDepAmount},
 		actStaffDeposit:  {action: actionStaffDeposit, summary: summaryStaffDeposit},
 		scrStaffDepDone:  {render: renderStaffDepDone},

@@ -73,15 +73,6 @@ func renderStaffDepAccount(_ context.Context, _ *Engine, s *Session) (string, er
 	return memberLabel(s) + "\n" + T(s.Lang, "staff.dep_account"), nil
 }
 
-func handleStaffDepAccount(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, error) {
-	i, err := choice(in, 2)
-	if err != nil {
-		return "", err
-	}
-	s.set(varAccount, string([]ledger.AccountKind{ledger.Wajib, ledger.Sukarela}[i]))
-	return scrStaffDepAmt, nil
-}
-
 func handleStaffDepAmount(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
 	n, err := e.amount(ctx, s, in)
 	if err != nil {
