@@ -24,6 +24,16 @@ Usage:
   lumbung migrate [--config FILE]                apply database migrations and exit
   lumbung reconcile [--coop KODE] [--json] [--config FILE]
                                                  check every ledger invariant; exit 0 only if all hold
+  lumbung coop add --code KODE --name NAME --ussd '*123*1#' [--ussd …] [--json] [--config FILE]
+                                                 create a cooperative bound to USSD service codes
+  lumbung staff add --coop KODE --name NAME --phone PHONE --role teller|collector|manager [--json] [--config FILE]
+                                                 create a staff member; prints a one-time activation
+                                                 code (USSD PIN set-up) and a one-time web password
+  lumbung member activation-code --coop KODE --member NO [--json] [--config FILE]
+                                                 issue a fresh single-use activation code (first use,
+                                                 forgotten or locked PIN)
+  lumbung import members|loans --coop KODE FILE.csv [--dry-run] [--json] [--config FILE]
+                                                 import members with opening balances, or running loans
   lumbung phone [--url URL] [--provider africastalking] --msisdn PHONE --code '*123#'
                                                  a terminal phone that dials a running lumbung
 
@@ -54,6 +64,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdMigrate(ctx, args[1:], stderr)
 	case "reconcile":
 		err = cmdReconcile(ctx, args[1:], stdout, stderr)
+	case "coop":
+		err = cmdCoop(ctx, args[1:], stdout, stderr)
+	case "staff":
+		err = cmdStaff(ctx, args[1:], stdout, stderr)
+	case "member":
+		err = cmdMember(ctx, args[1:], stdout, stderr)
+	case "import":
+		err = cmdImport(ctx, args[1:], stdout, stderr)
 	case "phone":
 		err = cmdPhone(ctx, args[1:], stdin, stdout)
 	default:
