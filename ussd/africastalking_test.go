@@ -230,23 +230,7 @@ func TestAfricasTalkingParse(t *testing.T) {
 	for _, c := range atCases {
 		t.Run(c.label, func(t *testing.T) {
 			got, err := AfricasTalking{}.Parse(newATRequest(c))
-			if c.reason != "" {
-				var bad *BadRequest
-				if !errors.As(err, &bad) {
-					t.Fatalf("Parse() = %+v, %v; want *BadRequest %q", got, err, c.reason)
-				}
-				if bad.Reason != c.reason {
-					t.Fatalf("reason %q; want %q", bad.Reason, c.reason)
-				}
-				checkReasonHidesText(t, bad.Reason, c.body)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Parse() error %v; want %+v", err, c.want)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("Parse() = %+v; want %+v", got, c.want)
-			}
+			checkParse(t, got, err, c.want, c.reason, func(reason string) { checkReasonHidesText(t, reason, c.body) })
 		})
 	}
 }
@@ -417,4 +401,28 @@ func FuzzAfricasTalkingParse(f *testing.F) {
 			t.Fatalf("SessionID of %d bytes", len(got.SessionID))
 		}
 	})
+}
+
+// checkParse is the shared runner of the adapters' case tables: either the
+// request parses to want, or it is refused with exactly reason (which hide
+// then checks does not leak the input).
+func checkParse(t *testing.T, got Request, err error, want Request, reason string, hide func(reason string)) {
+	t.Helper()
+	if reason != "" {
+		var bad *BadRequest
+		if !errors.As(err, &bad) {
+			t.Fatalf("Parse() = %+v, %v; want *BadRequest %q", got, err, reason)
+		}
+		if bad.Reason != reason {
+			t.Fatalf("reason %q; want %q", bad.Reason, reason)
+		}
+		hide(bad.Reason)
+		return
+	}
+	if err != nil {
+		t.Fatalf("Parse() error %v; want %+v", err, want)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Parse() = %#v; want %#v", got, want)
+	}
 }

@@ -184,23 +184,7 @@ func TestFreeflowParse(t *testing.T) {
 	for _, c := range freeflowCases {
 		t.Run(c.label, func(t *testing.T) {
 			got, err := Freeflow{}.Parse(newFreeflowRequest(c))
-			if c.reason != "" {
-				var bad *BadRequest
-				if !errors.As(err, &bad) {
-					t.Fatalf("Parse() = %+v, %v; want *BadRequest %q", got, err, c.reason)
-				}
-				if bad.Reason != c.reason {
-					t.Fatalf("reason %q; want %q", bad.Reason, c.reason)
-				}
-				checkFreeflowReason(t, bad.Reason, c.query)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Parse() error %v; want %+v", err, c.want)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("Parse() = %#v; want %#v", got, c.want)
-			}
+			checkParse(t, got, err, c.want, c.reason, func(reason string) { checkFreeflowReason(t, reason, c.query) })
 		})
 	}
 }

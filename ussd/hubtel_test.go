@@ -255,23 +255,7 @@ func TestHubtelParse(t *testing.T) {
 	for _, c := range hubtelCases {
 		t.Run(c.label, func(t *testing.T) {
 			got, err := Hubtel{}.Parse(newHubtelRequest(c))
-			if c.reason != "" {
-				var bad *BadRequest
-				if !errors.As(err, &bad) {
-					t.Fatalf("Parse() = %+v, %v; want *BadRequest %q", got, err, c.reason)
-				}
-				if bad.Reason != c.reason {
-					t.Fatalf("reason %q; want %q", bad.Reason, c.reason)
-				}
-				checkHubtelReason(t, bad.Reason, c.body)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Parse() error %v; want %+v", err, c.want)
-			}
-			if !reflect.DeepEqual(got, c.want) {
-				t.Fatalf("Parse() = %#v; want %#v", got, c.want)
-			}
+			checkParse(t, got, err, c.want, c.reason, func(reason string) { checkHubtelReason(t, reason, c.body) })
 		})
 	}
 }
