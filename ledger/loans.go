@@ -254,21 +254,33 @@ func ImportRunningLoanTx(ctx context.Context, tx *sqlx.Tx, il ImportLoan, now ti
 	case il.Outstanding <= 0 || il.Outstanding > il.Principal:
 		return Loan{}, false, fmt.Errorf("import loan %s: %w: outstanding %d must be between 1 and the principal %d",
 			il.LoanNo, ErrInvalidLoanTerms, il.Outstanding, il.Principal)
-	case il.InstallmentsPaid < 0 || il.InstallmentsPaid >= il.TermMonths:
-		return Loan{}, false, fmt.Errorf("import loan %s: %w: %d installments paid of %d, yet %d outstanding",
-			il.LoanNo, ErrInvalidLoanTerms, il.InstallmentsPaid, il.TermMonths, il.Outstanding)
+	case il.InstallmentsPaid < 0 || il.InstallmentsPaid > il.TermMonths:
+		return Loan{}, false, fmt.Errorf("import loan %s: %w: %d installments paid of %d",
+			il.LoanNo, ErrInvalidLoanTerms, il.InstallmentsPaid, il.TermMonths)
 	}
 	disbursed := civilDate(il.DisbursedOn)
-	schedule, err := loanSchedule(il.Principal, il.RateBP, il.Method, il.TermMonths, disbursed, il.FirstDue, il.InstallmentsPaid)
-	if err != nil {
-		return Loan{}, false, fmt.Errorf("import loan %s: %w", il.LoanNo, err)
-	}
-	rest, err := RebuildSchedule(il.Outstanding, il.RateBP, il.Method, len(schedule), schedule[0].Due, il.Principal)
-	if err != nil {
-		return Loan{}, false, fmt.Errorf("import loan %s: %w", il.LoanNo, err)
-	}
-	for k := range rest { // keep the numbers and dates of the original series
-		rest[k].No, rest[k].Due = schedule[k].No, schedule[k].Due
+	var rest []Installment
+	if il.InstallmentsPaid == il.TermMonths {
+		// Past its term with money still owed (common in old books): the
+		// outstanding principal falls due with the last installment, and
+		// denda runs from that date.
+		last, err := loanSchedule(il.Principal, il.RateBP, il.Method, il.TermMonths, disbursed, il.FirstDue, il.TermMonths-1)
+		if err != nil {
+			return Loan{}, false, fmt.Errorf("import loan %s: %w", il.LoanNo, err)
+		}
+		rest = []Installment{{No: last[0].No, Due: last[0].Due, Principal: il.Outstanding}}
+	} else {
+		schedule, err := loanSchedule(il.Principal, il.RateBP, il.Method, il.TermMonths, disbursed, il.FirstDue, il.InstallmentsPaid)
+		if err != nil {
+			return Loan{}, false, fmt.Errorf("import loan %s: %w", il.LoanNo, err)
+		}
+		rest, err = RebuildSchedule(il.Outstanding, il.RateBP, il.Method, len(schedule), schedule[0].Due, il.Principal)
+		if err != nil {
+			return Loan{}, false, fmt.Errorf("import loan %s: %w", il.LoanNo, err)
+		}
+		for k := range rest { // keep the numbers and dates of the original series
+			rest[k].No, rest[k].Due = schedule[k].No, schedule[k].Due
+		}
 	}
 	loan := Loan{
 		CooperativeID: il.CooperativeID, MemberID: il.MemberID, LoanNo: strings.TrimSpace(il.LoanNo),

@@ -762,7 +762,7 @@ func TestImportRunningLoan(t *testing.T) {
 		_, _, err = importTx(changed)
 		assert.ErrorIs(t, err, ledger.ErrIdempotencyConflict)
 		bad := imp
-		bad.Key, bad.LoanNo, bad.InstallmentsPaid = "sheet1:row18", "OLD-18", 12
+		bad.Key, bad.LoanNo, bad.InstallmentsPaid = "sheet1:row18", "OLD-18", 13
 		_, _, err = importTx(bad)
 		assert.ErrorIs(t, err, ledger.ErrInvalidLoanTerms)
 
@@ -958,5 +958,46 @@ func TestDisbursementIsNotReversible(t *testing.T) {
 		_, err := b.l.Reverse(ctx, ledger.Reversal{CooperativeID: b.c.ID, JournalID: loan.JournalID, Actor: "staff:1", Reason: "typo"})
 		assert.ErrorIs(t, err, ledger.ErrNotReversible)
 		assert.Equal(t, int64(10_000_000), b.balance(t, loan.AccountID))
+	})
+}
+
+// A loan past its term with money still owed (every installment "paid" by
+// count, not by amount) imports as one installment due at maturity, late.
+func TestImportLoanPastItsTerm(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		b := newLoanBooks(t, db, "KSP1")
+		b.clock.Set(loanMorning(2026, 3, 15))
+		var loan ledger.Loan
+		require.NoError(t, db.InTx(ctx, func(tx *sqlx.Tx) error {
+			var err error
+			loan, _, err = ledger.ImportRunningLoanTx(ctx, tx, ledger.ImportLoan{CooperativeID: b.c.ID, MemberID: b.m.ID, LoanNo: "OLD-9",
+				Principal: 6_000_000, Outstanding: 500_000, InstallmentsPaid: 12, Method: ledger.MethodFlat, RateBP: 100, TermMonths: 12,
+				DisbursedOn: loanDate(2025, 1, 15), Key: "old-9"}, time.Now())
+			return err
+		}))
+		require.Len(t, loan.Schedule, 1)
+		assert.Equal(t, ledger.Installment{No: 12, Due: loanDate(2026, 1, 15), Principal: 500_000}, loan.Schedule[0])
+		infos, err := b.l.LoanInfo(ctx, b.c.ID, b.m.ID)
+		require.NoError(t, err)
+		require.Len(t, infos, 1)
+		assert.Equal(t, 59, infos[0].DaysLate, "late since maturity")
+		assert.Greater(t, infos[0].Arrears, int64(500_000), "arrears include denda")
+
+		_, err = db.Exec(db.Rebind(`SELECT 1`))
+		require.NoError(t, err)
+		bad := ledger.ImportLoan{CooperativeID: b.c.ID, MemberID: b.m.ID, LoanNo: "OLD-10", Principal: 6_000_000, Outstanding: 500_000,
+			InstallmentsPaid: 13, Method: ledger.MethodFlat, RateBP: 100, TermMonths: 12, DisbursedOn: loanDate(2025, 1, 15), Key: "old-10"}
+		err = db.InTx(ctx, func(tx *sqlx.Tx) error {
+			_, _, err := ledger.ImportRunningLoanTx(ctx, tx, bad, time.Now())
+			return err
+		})
+		assert.ErrorIs(t, err, ledger.ErrInvalidLoanTerms, "more installments paid than the term has")
+		report, err := b.l.Reconcile(ctx, "")
+		require.NoError(t, err)
+		for _, p := range report.Problems {
+			assert.NotEqual(t, "loan_schedule", p.Invariant, p.String())
+			assert.NotEqual(t, "loan_outstanding", p.Invariant, p.String())
+		}
 	})
 }

@@ -549,8 +549,8 @@ func parseLoansCSV(r io.Reader, ps *problems) []importLoanRow {
 		}
 		if l.InstallmentsPaid, err = parseCount(v[colInstallmentsPaid]); err != nil {
 			ps.add(cr.Row, colInstallmentsPaid, err.Error())
-		} else if termOK && l.InstallmentsPaid >= l.TermMonths {
-			ps.add(cr.Row, colInstallmentsPaid, fmt.Sprintf("must be less than term_months (%d) for a loan with something outstanding", l.TermMonths))
+		} else if termOK && l.InstallmentsPaid > l.TermMonths {
+			ps.add(cr.Row, colInstallmentsPaid, fmt.Sprintf("must not be more than term_months (%d)", l.TermMonths))
 		}
 		if len(ps.list) == before && !ps.truncated {
 			// The schedule must be buildable: the same arithmetic the import runs.
@@ -572,8 +572,11 @@ func checkLoanSchedule(l importLoanRow) error {
 	if err != nil {
 		return err
 	}
-	if l.InstallmentsPaid >= len(s) {
+	if l.InstallmentsPaid > len(s) {
 		return fmt.Errorf("%d installments paid of %d", l.InstallmentsPaid, len(s))
+	}
+	if l.InstallmentsPaid == len(s) { // past its term: the outstanding falls due at maturity
+		return nil
 	}
 	_, err = ledger.RebuildSchedule(l.Outstanding, l.RateBP, l.Method, len(s)-l.InstallmentsPaid, s[l.InstallmentsPaid].Due, l.Principal)
 	return err
