@@ -177,17 +177,23 @@ func offerLoan(ctx context.Context, e *Engine, s *Session, l ledger.LoanInfo, ne
 }
 
 func startRepay(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
-	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, s.Who.Holder.ID)
+	return pickLoan(ctx, e, s, s.Who.Holder.ID, scrNoLoan, scrRepayOffer, scrRepayLoans)
+}
+
+// pickLoan starts a repayment for memberID: none → the no-loan screen, one
+// loan → offered straight away (on offer), several → the list to choose from.
+func pickLoan(ctx context.Context, e *Engine, s *Session, memberID int64, none, offer, list ScreenID) (ScreenID, error) {
+	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, memberID)
 	if err != nil {
 		return "", err
 	}
 	switch len(loans) {
 	case 0:
-		return scrNoLoan, nil
+		return none, nil
 	case 1:
-		return offerLoan(ctx, e, s, loans[0], scrRepayOffer)
+		return offerLoan(ctx, e, s, loans[0], offer)
 	}
-	return scrRepayLoans, nil
+	return list, nil
 }
 
 func listRepayLoans(ctx context.Context, e *Engine, s *Session) (string, []string, error) {

@@ -113,17 +113,7 @@ func renderStaffDepDone(_ context.Context, _ *Engine, s *Session) (string, error
 // 2 Terima Angsuran
 
 func startStaffRepay(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
-	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, s.getInt(varMember))
-	if err != nil {
-		return "", err
-	}
-	switch len(loans) {
-	case 0:
-		return scrStaffNoLoan, nil
-	case 1:
-		return offerLoan(ctx, e, s, loans[0], scrStaffRepAmt)
-	}
-	return scrStaffRepLoans, nil
+	return pickLoan(ctx, e, s, s.getInt(varMember), scrStaffNoLoan, scrStaffRepAmt, scrStaffRepLoans)
 }
 
 func renderStaffNoLoan(_ context.Context, _ *Engine, s *Session) (string, error) {
