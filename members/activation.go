@@ -39,34 +39,43 @@ func (d *Directory) IssueActivationCode(ctx context.Context, h Holder, ttl time.
 	if ttl <= 0 {
 		ttl = ActivationCodeTTL
 	}
+	var code string
+	var expires time.Time
+	err := d.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		code, expires, err = d.issueActivationTx(ctx, tx, h, ttl, d.now().UTC())
+		return err
+	})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return code, expires, nil
+}
+
+// issueActivationTx retires h's unused codes and stores a fresh one as a
+// keyed hash, inside tx.
+func (d *Directory) issueActivationTx(ctx context.Context, tx *sqlx.Tx, h Holder, ttl time.Duration, now time.Time) (string, time.Time, error) {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
-	now := d.now().UTC()
 	expires := now.Add(ttl)
-	err = d.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		var exists int
-		if err := tx.GetContext(ctx, &exists, tx.Rebind(`SELECT COUNT(*) FROM `+holderTable(h.Kind)+` WHERE id = ? AND cooperative_id = ?`), h.ID, h.CooperativeID); err != nil {
-			return fmt.Errorf("find %s: %w", h.Kind, err)
-		}
-		if exists == 0 {
-			return fmt.Errorf("%s %d: %w", h.Kind, h.ID, ErrNotFound)
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE activation_codes SET used_at = ? WHERE holder_kind = ? AND holder_id = ? AND used_at IS NULL`),
-			now, string(h.Kind), h.ID); err != nil {
-			return fmt.Errorf("retire old activation codes: %w", err)
-		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO activation_codes (cooperative_id, holder_kind, holder_id, code_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-			h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, "activation:"+code), expires, now)
-		if err != nil {
-			return fmt.Errorf("store activation code: %w", err)
-		}
-		return nil
-	})
+	var exists int
+	if err := tx.GetContext(ctx, &exists, tx.Rebind(`SELECT COUNT(*) FROM `+holderTable(h.Kind)+` WHERE id = ? AND cooperative_id = ?`), h.ID, h.CooperativeID); err != nil {
+		return "", time.Time{}, fmt.Errorf("find %s: %w", h.Kind, err)
+	}
+	if exists == 0 {
+		return "", time.Time{}, fmt.Errorf("%s %d: %w", h.Kind, h.ID, ErrNotFound)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE activation_codes SET used_at = ? WHERE holder_kind = ? AND holder_id = ? AND used_at IS NULL`),
+		now, string(h.Kind), h.ID); err != nil {
+		return "", time.Time{}, fmt.Errorf("retire old activation codes: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO activation_codes (cooperative_id, holder_kind, holder_id, code_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, "activation:"+code), expires, now)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", time.Time{}, fmt.Errorf("store activation code: %w", err)
 	}
 	return code, expires, nil
 }

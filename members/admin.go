@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -53,6 +55,44 @@ func (d *Directory) ServiceCodes(ctx context.Context, coopID int64) ([]string, e
 // SetWebPassword stores a bcrypt hash of password as the staff member's
 // web (counter) password. The password must have at least
 // MinWebPasswordLength characters and at most 72 bytes (bcrypt's limit).
+const setWebPasswordSQL = `UPDATE staff SET web_password_hash = ? WHERE id = ? AND cooperative_id = ?`
+
+// AddStaffWithCredentials registers a staff member, issues their one-time
+// activation code and sets their web password in ONE transaction: either
+// the staff member exists with both, or nothing was written.
+func (d *Directory) AddStaffWithCredentials(ctx context.Context, coopID int64, name, phone, role, password string) (Staff, string, time.Time, error) {
+	s, err := newStaff(coopID, name, phone, role)
+	if err != nil {
+		return Staff{}, "", time.Time{}, err
+	}
+	if utf8.RuneCountInString(password) < MinWebPasswordLength || len(password) > 72 {
+		return Staff{}, "", time.Time{}, fmt.Errorf("web password must have %d to 72 characters: %w", MinWebPasswordLength, ErrInvalid)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), webPasswordCost)
+	if err != nil {
+		return Staff{}, "", time.Time{}, fmt.Errorf("hash web password: %w", err)
+	}
+	var code string
+	var expires time.Time
+	now := d.now().UTC()
+	err = d.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := addStaffTx(ctx, tx, &s, now); err != nil {
+			return err
+		}
+		var err error
+		code, expires, err = d.issueActivationTx(ctx, tx, Holder{Kind: KindStaff, ID: s.ID, CooperativeID: coopID}, ActivationCodeTTL, now)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(setWebPasswordSQL), string(hash), s.ID, coopID)
+		return err
+	})
+	if err != nil {
+		return Staff{}, "", time.Time{}, err
+	}
+	return s, code, expires, nil
+}
+
 func (d *Directory) SetWebPassword(ctx context.Context, staffID, coopID int64, password string) error {
 	if utf8.RuneCountInString(password) < MinWebPasswordLength {
 		return fmt.Errorf("web password must have at least %d characters: %w", MinWebPasswordLength, ErrInvalid)
@@ -64,7 +104,7 @@ func (d *Directory) SetWebPassword(ctx context.Context, staffID, coopID int64, p
 	if err != nil {
 		return fmt.Errorf("hash web password: %w", err)
 	}
-	res, err := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE staff SET web_password_hash = ? WHERE id = ? AND cooperative_id = ?`), string(hash), staffID, coopID)
+	res, err := d.db.ExecContext(ctx, d.db.Rebind(setWebPasswordSQL), string(hash), staffID, coopID)
 	if err != nil {
 		return fmt.Errorf("set web password: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -105,5 +106,37 @@ func TestWebPassword(t *testing.T) {
 		require.NoError(t, err)
 		_, err = d.CheckWebPassword(ctx, c.ID, "081299990000", pw+"-baru")
 		assert.ErrorIs(t, err, members.ErrWrongPassword)
+	})
+}
+
+// staff add is one transaction: a staff member with a phone that fails
+// validation, or a failure after the insert, leaves nothing behind.
+func TestAddStaffWithCredentials(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		d, err := members.NewDirectory(db, []byte(strings.Repeat("a", 32)), nil)
+		require.NoError(t, err)
+		c, err := d.CreateCooperative(ctx, "KSP1", "Kopdit", []string{"*123#"})
+		require.NoError(t, err)
+		s, code, expires, err := d.AddStaffWithCredentials(ctx, c.ID, "Yosef", "081299990000", members.RoleCollector, "abcd-efgh-jkmn-pqrs")
+		require.NoError(t, err)
+		assert.Len(t, code, 6)
+		assert.True(t, expires.After(time.Now()))
+		h := members.Holder{Kind: members.KindStaff, ID: s.ID, CooperativeID: c.ID}
+		_, _, err = d.VerifyActivationCode(ctx, h, code)
+		require.NoError(t, err)
+		got, err := d.CheckWebPassword(ctx, c.ID, "+6281299990000", "abcd-efgh-jkmn-pqrs")
+		require.NoError(t, err)
+		assert.Equal(t, s.ID, got.ID)
+		_, err = ledger.New(db, nil).AccountID(ctx, c.ID, ledger.CollectorCash, ledger.Owner{StaffID: s.ID})
+		require.NoError(t, err, "a collector gets cash-in-hand")
+
+		_, _, _, err = d.AddStaffWithCredentials(ctx, c.ID, "Short", "081299990001", members.RoleTeller, "short")
+		assert.ErrorIs(t, err, members.ErrInvalid)
+		_, _, _, err = d.AddStaffWithCredentials(ctx, 999999, "Nobody", "081299990002", members.RoleTeller, "abcd-efgh-jkmn-pqrs")
+		assert.Error(t, err, "an unknown cooperative fails the insert")
+		var n int
+		require.NoError(t, db.Get(&n, `SELECT COUNT(*) FROM staff`))
+		assert.Equal(t, 1, n, "failed attempts leave no staff row behind")
 	})
 }

@@ -203,6 +203,16 @@ func AddMemberTx(ctx context.Context, tx *sqlx.Tx, coopID int64, nm NewMember, n
 // AddStaff registers a staff member; tellers get a till, collectors a
 // cash-in-hand account.
 func (d *Directory) AddStaff(ctx context.Context, coopID int64, name, phone, role string) (Staff, error) {
+	s, err := newStaff(coopID, name, phone, role)
+	if err != nil {
+		return Staff{}, err
+	}
+	err = d.db.InTx(ctx, func(tx *sqlx.Tx) error { return addStaffTx(ctx, tx, &s, d.now().UTC()) })
+	return s, err
+}
+
+// newStaff checks what it takes to register a staff member.
+func newStaff(coopID int64, name, phone, role string) (Staff, error) {
 	e164, err := NormalizeMSISDN(phone)
 	if err != nil {
 		return Staff{}, fmt.Errorf("staff phone: %w", err)
@@ -213,21 +223,22 @@ func (d *Directory) AddStaff(ctx context.Context, coopID int64, name, phone, rol
 	if strings.TrimSpace(name) == "" {
 		return Staff{}, fmt.Errorf("staff name is required: %w", ErrInvalid)
 	}
-	s := Staff{CooperativeID: coopID, Name: strings.TrimSpace(name), Phone: e164, Role: role}
-	now := d.now().UTC()
-	err = d.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &s.ID, tx.Rebind(`INSERT INTO staff (cooperative_id, name, phone, role, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`),
-			coopID, s.Name, s.Phone, s.Role, now); err != nil {
-			return fmt.Errorf("insert staff: %w", err)
-		}
-		cash := ledger.Till
-		if role == RoleCollector {
-			cash = ledger.CollectorCash
-		}
-		_, err := ledger.CreateAccount(ctx, tx, coopID, cash, ledger.Owner{StaffID: s.ID}, now)
-		return err
-	})
-	return s, err
+	return Staff{CooperativeID: coopID, Name: strings.TrimSpace(name), Phone: e164, Role: role}, nil
+}
+
+// addStaffTx inserts s (setting s.ID) with its cash account: a till for
+// tellers and managers, cash-in-hand for collectors.
+func addStaffTx(ctx context.Context, tx *sqlx.Tx, s *Staff, now time.Time) error {
+	if err := tx.GetContext(ctx, &s.ID, tx.Rebind(`INSERT INTO staff (cooperative_id, name, phone, role, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+		s.CooperativeID, s.Name, s.Phone, s.Role, now); err != nil {
+		return fmt.Errorf("insert staff: %w", err)
+	}
+	cash := ledger.Till
+	if s.Role == RoleCollector {
+		cash = ledger.CollectorCash
+	}
+	_, err := ledger.CreateAccount(ctx, tx, s.CooperativeID, cash, ledger.Owner{StaffID: s.ID}, now)
+	return err
 }
 
 const coopsForCodeSQL = `SELECT c.id, c.code, c.name FROM service_codes sc

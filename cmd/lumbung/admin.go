@@ -248,21 +248,13 @@ func cmdStaff(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(existing) > 0 {
 		return fmt.Errorf("%s already has a staff member with that phone (%s, %s)", c.Code, existing[0].Name, existing[0].Role)
 	}
-	s, err := dir.AddStaff(ctx, c.ID, *name, *phone, r)
+	password, err := newWebPassword()
 	if err != nil {
 		return err
 	}
-	h := members.Holder{Kind: members.KindStaff, ID: s.ID, CooperativeID: c.ID}
-	code, expires, err := dir.IssueActivationCode(ctx, h, members.ActivationCodeTTL)
+	s, code, expires, err := dir.AddStaffWithCredentials(ctx, c.ID, *name, *phone, r, password)
 	if err != nil {
-		return fmt.Errorf("staff %s was created (id %d) but no activation code could be issued: %w", s.Name, s.ID, err)
-	}
-	password, err := newWebPassword()
-	if err == nil {
-		err = dir.SetWebPassword(ctx, s.ID, c.ID, password)
-	}
-	if err != nil {
-		return fmt.Errorf("staff %s was created (id %d) but no web password could be set: %w", s.Name, s.ID, err)
+		return err
 	}
 	if af.json {
 		return writeJSON(stdout, struct {
