@@ -249,13 +249,18 @@ func handleRepayOffer(ctx context.Context, e *Engine, s *Session, in string) (Sc
 	return "", errInvalid
 }
 
-func handleRepayAmount(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
-	n, err := e.amount(ctx, s, in)
-	if err != nil {
-		return "", err
+// amountThen takes an amount (within the USSD limit) and asks to confirm
+// act: the amount step of a repayment, a staff deposit or a staff
+// repayment.
+func amountThen(act ScreenID) func(context.Context, *Engine, *Session, string) (ScreenID, error) {
+	return func(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
+		n, err := e.amount(ctx, s, in)
+		if err != nil {
+			return "", err
+		}
+		s.setInt(varAmount, n)
+		return confirm(s, act), nil
 	}
-	s.setInt(varAmount, n)
-	return confirm(s, actRepay), nil
 }
 
 func summaryRepay(_ context.Context, _ *Engine, s *Session) (string, error) {

@@ -73,15 +73,6 @@ func renderStaffDepAccount(_ context.Context, _ *Engine, s *Session) (string, er
 	return memberLabel(s) + "\n" + T(s.Lang, "staff.dep_account"), nil
 }
 
-func handleStaffDepAmount(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
-	n, err := e.amount(ctx, s, in)
-	if err != nil {
-		return "", err
-	}
-	s.setInt(varAmount, n)
-	return confirm(s, actStaffDeposit), nil
-}
-
 func summaryStaffDeposit(_ context.Context, _ *Engine, s *Session) (string, error) {
 	return T(s.Lang, "staff.dep_summary", rupiah(s.getInt(varAmount)), accountShort(s.Lang, varAccountKind(s)), memberLabel(s)), nil
 }
@@ -149,15 +140,6 @@ func renderStaffRepAmount(_ context.Context, _ *Engine, s *Session) (string, err
 		hint = T(s.Lang, key, no, rupiah(offered))
 	}
 	return memberLabel(s) + "\n" + hint + "\n" + T(s.Lang, "staff.amount"), nil
-}
-
-func handleStaffRepAmount(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
-	n, err := e.amount(ctx, s, in)
-	if err != nil {
-		return "", err
-	}
-	s.setInt(varAmount, n)
-	return confirm(s, actStaffRepay), nil
 }
 
 func summaryStaffRepay(_ context.Context, _ *Engine, s *Session) (string, error) {
