@@ -169,9 +169,11 @@ func (l *Ledger) DisburseLoan(ctx context.Context, nl NewLoan) (Loan, error) {
 		return err
 	}
 	err := l.db.InTx(ctx, disburse)
-	if err != nil && IsUniqueViolation(err) {
-		// A concurrent call with the same key committed first (the loan
-		// number collided): answer as the retry it is.
+	if err != nil && (IsUniqueViolation(err) || errors.Is(err, ErrLoanNumberTaken)) {
+		// A concurrent call with the same key may have committed first (its
+		// loan number is now taken, or collided on insert): run again, and
+		// it answers as the retry it is; a different loan with that number
+		// is refused again.
 		err = l.db.InTx(ctx, disburse)
 	}
 	if err != nil {
