@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -22,7 +23,7 @@ const (
 
 // OutboxMessage is one SMS to send to a member or staff member.
 type OutboxMessage struct {
-	CooperativeID int64
+	CooperativeID int64  // 0: the message belongs to no cooperative
 	Key           string // idempotency key: the same key is queued once
 	Phone         string // E.164
 	Language      string // "id" or "en"
@@ -34,10 +35,28 @@ const enqueueSQL = `INSERT INTO outbox (cooperative_id, idem_key, phone, languag
 VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (cooperative_id, idem_key) DO NOTHING`
 
 // EnqueueSMS writes m to the outbox inside tx: the message exists if and
-// only if the event that caused it was committed.
+// only if the event that caused it was committed. A key already queued is
+// left as it is.
 func EnqueueSMS(ctx context.Context, tx *sqlx.Tx, m OutboxMessage, now time.Time) error {
+	_, err := enqueueSMS(ctx, tx, m, now)
+	return err
+}
+
+// EnqueueSMSOnce is EnqueueSMS that also says whether the message was
+// queued now (true) or its key was queued before (false).
+func EnqueueSMSOnce(ctx context.Context, tx *sqlx.Tx, m OutboxMessage, now time.Time) (bool, error) {
+	n, err := enqueueSMS(ctx, tx, m, now)
+	return n == 1, err
+}
+
+// enqueueUnscopedSQL queues a message that belongs to no cooperative (a
+// reply to a phone nobody registered); its key is unique among those.
+const enqueueUnscopedSQL = `INSERT INTO outbox (cooperative_id, idem_key, phone, language, template, params, status, next_attempt_at, created_at, updated_at)
+VALUES (NULL, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (idem_key) WHERE cooperative_id IS NULL DO NOTHING`
+
+func enqueueSMS(ctx context.Context, tx *sqlx.Tx, m OutboxMessage, now time.Time) (int, error) {
 	if m.Phone == "" || m.Template == "" || m.Key == "" {
-		return fmt.Errorf("outbox message needs a phone, a template and a key")
+		return 0, fmt.Errorf("outbox message needs a phone, a template and a key")
 	}
 	lang := m.Language
 	if lang == "" {
@@ -45,11 +64,24 @@ func EnqueueSMS(ctx context.Context, tx *sqlx.Tx, m OutboxMessage, now time.Time
 	}
 	params, err := json.Marshal(m.Params)
 	if err != nil {
-		return fmt.Errorf("encode sms params: %w", err)
+		return 0, fmt.Errorf("encode sms params: %w", err)
+	}
+	if m.Params == nil {
+		params = []byte("{}")
 	}
 	now = now.UTC()
-	if _, err := tx.ExecContext(ctx, tx.Rebind(enqueueSQL), m.CooperativeID, m.Key, m.Phone, lang, m.Template, string(params), now, now, now); err != nil {
-		return fmt.Errorf("queue sms %s: %w", m.Template, err)
+	var res sql.Result
+	if m.CooperativeID == 0 {
+		res, err = tx.ExecContext(ctx, tx.Rebind(enqueueUnscopedSQL), m.Key, m.Phone, lang, m.Template, string(params), now, now, now)
+	} else {
+		res, err = tx.ExecContext(ctx, tx.Rebind(enqueueSQL), m.CooperativeID, m.Key, m.Phone, lang, m.Template, string(params), now, now, now)
 	}
-	return nil
+	if err != nil {
+		return 0, fmt.Errorf("queue sms %s: %w", m.Template, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("queue sms %s: %w", m.Template, err)
+	}
+	return int(n), nil
 }
