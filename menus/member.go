@@ -341,26 +341,46 @@ func renderRepayClosed(_ context.Context, _ *Engine, s *Session) (string, error)
 var statementKinds = map[string]bool{"deposit": true, "opening": true, "repayment": true, "disbursement": true, "reversal": true}
 
 func listStatement(ctx context.Context, e *Engine, s *Session) (string, []string, error) {
-	lines, err := e.books.Statement(ctx, s.Who.Coop.ID, s.Who.Holder.ID, statementLines)
+	entries, err := e.statement(ctx, s.Lang, s.Who.Coop.ID, s.Who.Holder.ID)
 	if err != nil {
 		return "", nil, err
 	}
-	if len(lines) == 0 {
+	if len(entries) == 0 {
 		return T(s.Lang, "statement.none"), nil, nil
 	}
-	loc, err := e.books.Location(ctx, s.Who.Coop.ID)
-	if err != nil {
-		return "", nil, err
-	}
-	items := make([]string, len(lines))
-	for i, l := range lines {
-		label := clip(l.Memo, 20)
-		if statementKinds[l.Kind] {
-			label = T(s.Lang, "statement."+l.Kind) + " " + accountShort(s.Lang, l.Account)
-		}
-		items[i] = date(l.At.In(loc)) + " " + label + " " + signedRupiah(l.Amount)
+	items := make([]string, len(entries))
+	for i, en := range entries {
+		items[i] = date(en.At) + " " + en.Label + " " + signedRupiah(en.Amount)
 	}
 	return T(s.Lang, "statement.head", ShortName(s.Who.Name)), items, nil
+}
+
+// statementEntry is one movement as Mutasi shows it, on USSD and by SMS.
+type statementEntry struct {
+	At     time.Time // in the cooperative's time zone
+	Label  string    // "Setor Sukarela", or the memo (GSM-7, at most 20 characters)
+	Amount int64     // signed, as ledger.StatementLine
+}
+
+// statement reads a member's last movements and labels them in lang.
+func (e *Engine) statement(ctx context.Context, lang string, coopID, memberID int64) ([]statementEntry, error) {
+	lines, err := e.books.Statement(ctx, coopID, memberID, statementLines)
+	if err != nil || len(lines) == 0 {
+		return nil, err
+	}
+	loc, err := e.books.Location(ctx, coopID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]statementEntry, len(lines))
+	for i, l := range lines {
+		label := plain(clip(l.Memo, 20))
+		if statementKinds[l.Kind] {
+			label = T(lang, "statement."+l.Kind) + " " + accountShort(lang, l.Account)
+		}
+		out[i] = statementEntry{At: l.At.In(loc), Label: label, Amount: l.Amount}
+	}
+	return out, nil
 }
 
 // ---------------------------------------------------------------------------
@@ -376,16 +396,22 @@ func listLoanInfo(ctx context.Context, e *Engine, s *Session) (string, []string,
 	}
 	items := make([]string, len(loans))
 	for i, l := range loans {
-		lines := []string{T(s.Lang, "loaninfo.loan", ident(l.LoanNo, loanNoWidth), rupiah(l.Outstanding))}
-		if l.NextDue.IsZero() {
-			lines = append(lines, T(s.Lang, "loaninfo.no_next"))
-		} else {
-			lines = append(lines, T(s.Lang, "loaninfo.next", rupiah(l.NextAmount), date(l.NextDue)))
-		}
-		if l.Arrears > 0 {
-			lines = append(lines, T(s.Lang, "loaninfo.arrears", rupiah(l.Arrears), l.DaysLate))
-		}
-		items[i] = strings.Join(lines, "\n")
+		items[i] = strings.Join(loanLines(s.Lang, l), "\n")
 	}
 	return T(s.Lang, "loaninfo.head"), items, nil
+}
+
+// loanLines say where one loan stands, on USSD and by SMS: outstanding,
+// the next installment and the arrears if any.
+func loanLines(lang string, l ledger.LoanInfo) []string {
+	lines := []string{T(lang, "loaninfo.loan", ident(l.LoanNo, loanNoWidth), rupiah(l.Outstanding))}
+	if l.NextDue.IsZero() {
+		lines = append(lines, T(lang, "loaninfo.no_next"))
+	} else {
+		lines = append(lines, T(lang, "loaninfo.next", rupiah(l.NextAmount), date(l.NextDue)))
+	}
+	if l.Arrears > 0 {
+		lines = append(lines, T(lang, "loaninfo.arrears", rupiah(l.Arrears), l.DaysLate))
+	}
+	return lines
 }

@@ -130,6 +130,27 @@ var catalogue = map[string][2]string{
 	"staff.code_member":      {"anggota pemilik kode", "the code's member"},
 	"staff.code_done":        {"Setoran kode %s: %s %s untuk %s tercatat. Ref %d", "Deposit code %s: %s %s for %s recorded. Ref %d"},
 	"staff.cash":             {"Kas Saya Hari Ini\n%d penerimaan\nTotal %s", "My Cash Today\n%d receipts\nTotal %s"},
+
+	// SMS answers (menus/sms.go). Commands are written in capitals, as
+	// members type them; <PIN> stands for their own PIN.
+	"sms.balance":           {"Saldo %s: %s.", "Balance %s: %s."},
+	"sms.loans_head":        {"Pinjaman %s", "Loans %s"},
+	"sms.loans_more":        {"+%d pinjaman lain: lihat Info Pinjaman di menu USSD.", "+%d more loans: see Loan Info in the USSD menu."},
+	"sms.help":              {"Perintah SMS: SALDO (saldo), MUTASI (5 transaksi terakhir), PINJAMAN (info pinjaman), BANTUAN (daftar ini).", "SMS commands: BAL (balances), MINI (last 5 transactions), LOAN (loan info), HELP (this list)."},
+	"sms.help_pin":          {"Perintah SMS dengan PIN Anda: SALDO <PIN> (saldo), MUTASI <PIN> (5 transaksi terakhir), PINJAMAN <PIN> (info pinjaman). BANTUAN: daftar ini.", "SMS commands with your PIN: BAL <PIN> (balances), MINI <PIN> (last 5 transactions), LOAN <PIN> (loan info). HELP: this list."},
+	"sms.unregistered":      {"Maaf, nomor Anda belum terdaftar untuk layanan SMS koperasi. Silakan hubungi kantor koperasi Anda.", "Sorry, your number is not registered for a cooperative's SMS service. Please contact your cooperative's office."},
+	"sms.family":            {"Nomor ini dipakai beberapa anggota. Tambahkan nomor anggota Anda, mis. SALDO %s", "Several members use this number. Add your member number, e.g. BAL %s"},
+	"sms.family_pin":        {"Nomor ini dipakai beberapa anggota. Tambahkan nomor anggota dan PIN Anda, mis. SALDO %s <PIN>", "Several members use this number. Add your member number and PIN, e.g. BAL %s <PIN>"},
+	"sms.pin_required":      {"Layanan SMS ini memakai PIN. Kirim perintah dengan PIN Anda, mis. SALDO <PIN>", "This SMS service needs your PIN. Send the command with your PIN, e.g. BAL <PIN>"},
+	"sms.receipt_deposit":   {"Setoran %s %s diterima. Saldo %s kini %s. Ref %s.", "Deposit to %s of %s received. %s balance now %s. Ref %s."},
+	"sms.receipt_repayment": {"Pembayaran %s untuk pinjaman %s diterima. Sisa pinjaman %s. Ref %s.", "Payment of %s on loan %s received. Loan outstanding %s. Ref %s."},
+	"sms.deposit_code":      {"Kode setor Anda %s: bayar tunai %s untuk %s ke teller atau kolektor sebelum %s.", "Your deposit code %s: pay %s in cash for %s to a teller or collector before %s."},
+	"sms.receipt_reversal":  {"Koreksi: transaksi %s Ref %s dibatalkan.", "Correction: the transaction of %s, Ref %s, was reversed."},
+	"sms.reason":            {"Alasan: %s.", "Reason: %s."},
+	"sms.pin_changed":       {"PIN Anda berhasil diganti. Jika bukan Anda yang menggantinya, segera hubungi kantor koperasi.", "Your PIN has been changed. If you did not change it, contact the cooperative's office at once."},
+	"sms.pin_locked":        {"PIN Anda terblokir karena salah beberapa kali. Hubungi kantor koperasi untuk kode aktivasi baru.", "Your PIN is locked after several wrong tries. Contact the cooperative's office for a new activation code."},
+	"sms.reminder_due":      {"Pengingat: angsuran pinjaman %s sebesar %s jatuh tempo %s.", "Reminder: loan %s has an installment of %s due on %s."},
+	"sms.reminder_overdue":  {"Pinjaman %s: tunggakan %s sejak %s. Mohon segera dibayar.", "Loan %s: %s overdue since %s. Please pay as soon as you can."},
 }
 
 // T returns the text for key in lang ("id" or "en"), formatted with args.
