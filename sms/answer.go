@@ -1,0 +1,139 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lumbung-id/lumbung/members"
+)
+
+// Catalogue keys of the notices an SMS answer may be (menus/texts.go).
+const (
+	textHelp         = "sms.help"
+	textHelpPIN      = "sms.help_pin"
+	textUnregistered = "sms.unregistered"
+	textFamily       = "sms.family"
+	textFamilyPIN    = "sms.family_pin"
+	textPINRequired  = "sms.pin_required"
+	textPINWrong     = "pin.wrong"
+	textPINLocked    = "pin.locked"
+	textPINNone      = "pin.none"
+)
+
+// answer decides the reply to text from phone (E.164): who is asking, in
+// which language, whether the cooperative wants the PIN, and then the
+// answer itself from the shared operations.
+func (in *Inbox) answer(ctx context.Context, phone, text string) (reply, error) {
+	cmd := ParseCommand(text)
+	found, err := in.Dir.MembersByPhone(ctx, phone)
+	if err != nil {
+		return reply{}, err
+	}
+	if len(found) == 0 {
+		return reply{outcome: OutcomeUnregistered, unscoped: true, lang: "id", text: in.Text("id", textUnregistered)}, nil
+	}
+	who, words, ok := pickMember(found, cmd.Words)
+	if !ok {
+		lang, key := familyLanguage(found), textFamily
+		if found[0].PINRequired {
+			key = textFamilyPIN
+		}
+		return reply{outcome: OutcomeFamily, coopID: found[0].Cooperative.ID, lang: lang,
+			text: in.sign(in.Text(lang, key, found[0].MemberNo), found[0].Cooperative.Name)}, nil
+	}
+	r := reply{coopID: who.Cooperative.ID, lang: who.Language}
+	if r.lang == "" {
+		r.lang = "id"
+	}
+	say := func(outcome, key string, args ...any) (reply, error) {
+		r.outcome, r.text = outcome, in.sign(in.Text(r.lang, key, args...), who.Cooperative.Name)
+		return r, nil
+	}
+	if cmd.Verb == VerbHelp {
+		if who.PINRequired {
+			return say(OutcomeHelp, textHelpPIN)
+		}
+		return say(OutcomeHelp, textHelp)
+	}
+	if who.PINRequired {
+		pin := ""
+		for _, w := range words {
+			if LooksLikePIN(w) {
+				pin = w
+				break
+			}
+		}
+		switch {
+		case !who.HasPIN:
+			return say(OutcomePINNone, textPINNone)
+		case who.PINLocked:
+			return say(OutcomePINLocked, textPINLocked)
+		case pin == "":
+			return say(OutcomePINRequired, textPINRequired)
+		}
+		remaining, _, err := in.Dir.CheckPIN(ctx, who.Holder, pin)
+		switch {
+		case errors.Is(err, members.ErrWrongPIN):
+			return say(OutcomePINWrong, textPINWrong, remaining)
+		case errors.Is(err, members.ErrPINLocked):
+			return say(OutcomePINLocked, textPINLocked)
+		case errors.Is(err, members.ErrNoPIN):
+			return say(OutcomePINNone, textPINNone)
+		case err != nil:
+			return reply{}, err
+		}
+	}
+	var answer func(context.Context, members.Identity) (string, error)
+	switch cmd.Verb {
+	case VerbBalance:
+		r.outcome, answer = OutcomeBalance, in.Answers.SMSBalance
+	case VerbStatement:
+		r.outcome, answer = OutcomeStatement, in.Answers.SMSStatement
+	case VerbLoan:
+		r.outcome, answer = OutcomeLoan, in.Answers.SMSLoans
+	default:
+		return reply{}, fmt.Errorf("command %q has no answer", cmd.Verb)
+	}
+	if r.text, err = answer(ctx, who.Identity); err != nil {
+		return reply{}, err
+	}
+	return r, nil
+}
+
+// pickMember chooses who is asking. One member on the phone is that member
+// (a member number in the message, if any, is dropped from the words); on a
+// family phone the message must name one of them by member number.
+func pickMember(found []members.SMSMember, words []string) (members.SMSMember, []string, bool) {
+	for i, w := range words {
+		for _, m := range found {
+			if members.SameMemberNo(w, m.MemberNo) {
+				rest := append(append([]string{}, words[:i]...), words[i+1:]...)
+				return m, rest, true
+			}
+		}
+	}
+	if len(found) == 1 {
+		return found[0], words, true
+	}
+	return members.SMSMember{}, words, false
+}
+
+// familyLanguage is English only when every member on the phone chose it.
+func familyLanguage(found []members.SMSMember) string {
+	for _, m := range found {
+		if m.Language != "en" {
+			return "id"
+		}
+	}
+	return "en"
+}
+
+// sign adds the cooperative's name to a notice (menus.SignSMS), so that a
+// member of several cooperatives knows which one answered.
+func (in *Inbox) sign(text, coop string) string {
+	if in.Sign == nil {
+		return text
+	}
+	return in.Sign(text, coop)
+}

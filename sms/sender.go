@@ -1,0 +1,314 @@
+package sms
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/lumbung-id/lumbung/ledger"
+	"github.com/lumbung-id/lumbung/members"
+)
+
+// Sender delivers the outbox: it claims due messages, renders them in the
+// member's language, hands them to the gateway and records what happened.
+//
+// A claim is a lease, not a lock held across the network call: a sender
+// that dies mid-batch leaves its messages leased, and once the lease runs
+// out any sender takes them again. A message is marked submitted as soon as
+// the gateway accepts it; only a crash between the gateway's acceptance and
+// that update (a few milliseconds) can send a message twice — lumbung
+// prefers a receipt twice to a receipt never.
+type Sender struct {
+	DB       *ledger.DB
+	Provider Provider
+	// Render turns a template and its params into text (menus.RenderSMS).
+	Render  func(lang, template string, params map[string]string) (string, error)
+	Log     *slog.Logger
+	Metrics *Metrics
+	Now     func() time.Time
+
+	Batch       int           // messages claimed at once (default 20)
+	Lease       time.Duration // how long a claim lasts (default 2 min)
+	SendTimeout time.Duration // one gateway call (default 15 s)
+	MaxAttempts int           // then failed (default 8)
+	BaseBackoff time.Duration // first retry delay (default 30 s), doubled per attempt, with jitter
+	MaxBackoff  time.Duration // (default 1 h)
+	Poll        time.Duration // idle poll interval (default 1 s)
+
+	wake chan struct{}
+
+	names *sync.Map // cooperative id → name, read once
+}
+
+// coopName is the cooperative's name ("" if it cannot be read: the message
+// goes out unsigned rather than not at all).
+func (s *Sender) coopName(ctx context.Context, id int64) string {
+	if name, ok := s.names.Load(id); ok {
+		return name.(string)
+	}
+	var name string
+	if err := s.DB.GetContext(ctx, &name, s.DB.Rebind(`SELECT name FROM cooperatives WHERE id = ?`), id); err != nil {
+		return ""
+	}
+	s.names.Store(id, name)
+	return name
+}
+
+func (s *Sender) defaults() {
+	if s.Batch <= 0 {
+		s.Batch = 20
+	}
+	if s.Lease <= 0 {
+		s.Lease = 2 * time.Minute
+	}
+	if s.SendTimeout <= 0 {
+		s.SendTimeout = 15 * time.Second
+	}
+	if s.MaxAttempts <= 0 {
+		s.MaxAttempts = 8
+	}
+	if s.BaseBackoff <= 0 {
+		s.BaseBackoff = 30 * time.Second
+	}
+	if s.MaxBackoff <= 0 {
+		s.MaxBackoff = time.Hour
+	}
+	if s.Poll <= 0 {
+		s.Poll = time.Second
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
+	if s.names == nil {
+		s.names = &sync.Map{}
+	}
+}
+
+// NewSender returns a Sender with its defaults filled in.
+func NewSender(s Sender) *Sender {
+	s.defaults()
+	return &s
+}
+
+// Poke wakes the sender now instead of at its next poll.
+func (s *Sender) Poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends until ctx ends. Several Runs (in one process or many) share the
+// outbox safely.
+func (s *Sender) Run(ctx context.Context) {
+	t := time.NewTicker(s.Poll)
+	defer t.Stop()
+	for {
+		n, err := s.SendDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.Log.Warn("sms sender", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue // there may be more
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// claimSQL leases up to n due messages. On PostgreSQL, SKIP LOCKED lets
+// concurrent senders take disjoint rows without waiting; SQLite has one
+// writer at a time anyway.
+const claimSQL = `UPDATE outbox SET lease_until = ?, attempts = attempts + 1, updated_at = ?
+WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+  ORDER BY next_attempt_at, id LIMIT ?%s)
+RETURNING id, cooperative_id, phone, language, template, params, attempts, lease_until`
+
+type claimed struct {
+	ID       int64     `db:"id"`
+	CoopID   *int64    `db:"cooperative_id"`
+	Phone    string    `db:"phone"`
+	Language string    `db:"language"`
+	Template string    `db:"template"`
+	Params   string    `db:"params"`
+	Attempts int       `db:"attempts"`
+	Lease    time.Time `db:"lease_until"`
+}
+
+// SendDue claims one batch of due messages and sends them. It returns how
+// many it handled.
+func (s *Sender) SendDue(ctx context.Context) (int, error) {
+	s.defaults()
+	now := s.Now()
+	lock := ""
+	if s.DB.Dialect == ledger.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var batch []claimed
+	q := s.DB.Rebind(fmt.Sprintf(claimSQL, lock))
+	if err := s.DB.SelectContext(ctx, &batch, q, now.Add(s.Lease).UTC(), now.UTC(), now.UTC(), now.UTC(), s.Batch); err != nil {
+		return 0, fmt.Errorf("claim outbox: %w", err)
+	}
+	for _, m := range batch {
+		if ctx.Err() != nil {
+			return 0, ctx.Err() // the rest come back when their lease ends
+		}
+		if s.Now().After(m.Lease.Add(-s.SendTimeout)) {
+			continue // too late to finish within the lease: another claim will take it
+		}
+		s.send(ctx, m)
+	}
+	return len(batch), nil
+}
+
+// send hands one claimed message to the gateway and records the outcome.
+func (s *Sender) send(ctx context.Context, m claimed) {
+	var params map[string]string
+	if err := json.Unmarshal([]byte(m.Params), &params); err != nil {
+		s.fail(ctx, m, "params are not a JSON object")
+		return
+	}
+	if params == nil {
+		params = map[string]string{}
+	}
+	if _, ok := params["coop"]; !ok && m.CoopID != nil && m.Template != replyTemplate {
+		// Signed with the cooperative's name: a member of two cooperatives
+		// knows which one wrote.
+		params["coop"] = s.coopName(ctx, *m.CoopID)
+	}
+	text, err := s.Render(m.Language, m.Template, params)
+	if err != nil {
+		s.fail(ctx, m, "render: "+err.Error())
+		return
+	}
+	out, enc, segments := Prepare(text)
+	msg := Outgoing{ID: m.ID, Template: m.Template, To: m.Phone, Text: out, Encoding: enc, Segments: segments}
+	sctx, cancel := context.WithTimeout(ctx, s.SendTimeout)
+	start := time.Now()
+	res, err := s.Provider.Send(sctx, msg)
+	cancel()
+	s.Metrics.sendDuration(s.Provider.Name(), time.Since(start))
+	switch {
+	case err == nil:
+		s.submitted(ctx, m, msg, res)
+	case IsPermanent(err) || m.Attempts >= s.MaxAttempts:
+		s.Log.Warn("sms failed", "id", m.ID, "template", m.Template, "phone", members.MaskMSISDN(m.Phone), "attempts", m.Attempts, "err", err)
+		s.fail(ctx, m, err.Error())
+	default:
+		s.retry(ctx, m, err)
+	}
+}
+
+// The status only moves forward: a delivery report that arrived before this
+// update (Kannel can be that quick) keeps its status.
+const submittedSQL = `UPDATE outbox SET status = CASE WHEN status = 'queued' THEN ? ELSE status END,
+  provider = ?, provider_id = ?, segments = ?, encoding = ?, lease_until = NULL, last_error = NULL, updated_at = ?
+WHERE id = ?`
+
+func (s *Sender) submitted(ctx context.Context, m claimed, msg Outgoing, res SendResult) {
+	status := res.Status
+	if status.rank() < StatusSubmitted.rank() || status == StatusFailed {
+		status = StatusSubmitted
+	}
+	var pid any
+	if res.ProviderID != "" {
+		pid = res.ProviderID
+	}
+	s.record(ctx, "record submitted sms", submittedSQL, string(status), s.Provider.Name(), pid, msg.Segments, string(msg.Encoding), s.Now().UTC(), m.ID)
+	s.Metrics.sent(s.Provider.Name(), "submitted")
+}
+
+const retrySQL = `UPDATE outbox SET next_attempt_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
+WHERE id = ? AND status = 'queued'`
+
+func (s *Sender) retry(ctx context.Context, m claimed, err error) {
+	delay := Backoff(s.BaseBackoff, s.MaxBackoff, m.Attempts)
+	now := s.Now()
+	s.record(ctx, "reschedule sms", retrySQL, now.Add(delay).UTC(), oneLine(err.Error(), 300), now.UTC(), m.ID)
+	s.Metrics.sent(s.Provider.Name(), "retry")
+}
+
+const failSQL = `UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = ?, updated_at = ?
+WHERE id = ? AND status = 'queued'`
+
+func (s *Sender) fail(ctx context.Context, m claimed, reason string) {
+	s.record(ctx, "record failed sms", failSQL, oneLine(reason, 300), s.Now().UTC(), m.ID)
+	s.Metrics.sent(s.Provider.Name(), "failed")
+}
+
+// record runs one bookkeeping update; it outlives a cancelled ctx briefly
+// so that a message the gateway took is not left looking unsent.
+func (s *Sender) record(ctx context.Context, what, query string, args ...any) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := s.DB.ExecContext(rctx, s.DB.Rebind(query), args...); err != nil {
+		s.Log.Error(what, "err", err)
+	}
+}
+
+// Backoff is the delay before retry number attempt (1 = the first retry):
+// base doubled per attempt up to max, then spread at random over its upper
+// half so that messages that failed together do not retry together.
+func Backoff(base, max time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return d/2 + rand.N(d/2+1)
+}
+
+// applyReportByIDSQL and applyReportByProviderSQL move a message forward
+// only: a report of a lower or equal rank (a late "sent" after
+// "delivered", a repeated report) changes nothing.
+const rankSQL = `CASE status WHEN 'queued' THEN 0 WHEN 'submitted' THEN 1 WHEN 'sent' THEN 2 ELSE 3 END`
+
+const applyReportByIDSQL = `UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
+WHERE id = ? AND ` + rankSQL + ` < ?`
+
+const applyReportByProviderSQL = `UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
+WHERE provider = ? AND provider_id = ? AND ` + rankSQL + ` < ?`
+
+// ApplyReport records a delivery report. Our own message id (from the
+// callback URL) wins; without it the gateway's id finds the message. It
+// reports whether a message moved.
+func ApplyReport(ctx context.Context, db *ledger.DB, provider string, r Report, now time.Time) (bool, error) {
+	if r.Status == "" || r.Status.rank() <= 0 {
+		return false, nil
+	}
+	var detail any
+	if r.Status == StatusFailed && r.Detail != "" {
+		detail = oneLine(r.Detail, 300)
+	}
+	var res sql.Result
+	var err error
+	switch {
+	case r.MessageID > 0:
+		res, err = db.ExecContext(ctx, db.Rebind(applyReportByIDSQL), string(r.Status), detail, now.UTC(), r.MessageID, r.Status.rank())
+	case r.ProviderID != "":
+		res, err = db.ExecContext(ctx, db.Rebind(applyReportByProviderSQL), string(r.Status), detail, now.UTC(), provider, r.ProviderID, r.Status.rank())
+	default:
+		return false, errors.New("delivery report names no message")
+	}
+	if err != nil {
+		return false, fmt.Errorf("apply delivery report: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
