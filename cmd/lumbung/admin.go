@@ -25,7 +25,7 @@ import (
 )
 
 const (
-	coopUsage       = "lumbung coop add --code KODE --name NAME --ussd '*123*1#' [--ussd …] [--json] [--config FILE]"
+	coopUsage       = "lumbung coop add --code KODE --name NAME --ussd '*123*1#' [--ussd …] [--sms-pin] [--json] [--config FILE]"
 	staffUsage      = "lumbung staff add --coop KODE --name NAME --phone PHONE --role teller|collector|manager [--json] [--config FILE]"
 	memberUsage     = "lumbung member activation-code --coop KODE --member NO [--json] [--config FILE]"
 	importUsage     = "lumbung import members|loans --coop KODE FILE.csv [--dry-run] [--json] [--config FILE]"
@@ -160,6 +160,7 @@ func cmdCoop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	name := fs.String("name", "", "cooperative name")
 	var ussd stringList
 	fs.Var(&ussd, "ussd", "USSD service code bound to the cooperative (repeatable)")
+	smsPIN := fs.Bool("sms-pin", false, "members must add their PIN to SMS commands (SALDO 123456)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -189,6 +190,11 @@ func cmdCoop(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err != nil {
 		return err
+	}
+	if *smsPIN {
+		if err := dir.SetSMSPINRequired(ctx, c.ID, true); err != nil {
+			return fmt.Errorf("cooperative %s was created, but requiring the PIN in SMS failed: %w", c.Code, err)
+		}
 	}
 	codes, err := dir.ServiceCodes(ctx, c.ID)
 	if err != nil {

@@ -112,6 +112,19 @@ func TestCoopAddCommand(t *testing.T) {
 	code, _, stderr = adminJSON(t, "coop", "list")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `unknown subcommand "list"`)
+}
+
+func TestCoopAddSMSPIN(t *testing.T) {
+	data := freshDataDir(t)
+	code, obj, stderr := adminJSON(t, "coop", "add", "--code", "KSP9", "--name", "Kopdit PIN", "--ussd", "*9#", "--sms-pin")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, map[string]any{"coop": "KSP9", "ussd": []any{"*9#"}}, obj, "the JSON object stays as CONTRACT §1 has it")
+	code, _, stderr = adminJSON(t, "coop", "add", "--code", "KSP8", "--name", "Kopdit Tanpa PIN", "--ussd", "*8#")
+	require.Equal(t, 0, code, stderr)
+	db, _ := directoryFor(t, data)
+	var required []string
+	require.NoError(t, db.SelectContext(context.Background(), &required, `SELECT code FROM cooperatives WHERE sms_pin_required ORDER BY code`))
+	assert.Equal(t, []string{"KSP9"}, required)
 
 	code, stdout, stderr := adminRun(t, "coop", "add", "--code", "KSP2", "--name", "Kopdit Dua", "--ussd", "*123*2#")
 	require.Equal(t, 0, code, stderr)

@@ -43,7 +43,11 @@ type app struct {
 	dir      *members.Directory
 	books    *ledger.Ledger
 	registry *prometheus.Registry
+	engine   *menus.Engine
+	sms      *smsParts
 	echo     *echo.Echo
+
+	senderWorkers int // outbox senders in this process; 0 = senderWorkers
 }
 
 func openDB(ctx context.Context, cfg config.Config) (*ledger.DB, error) {
@@ -153,6 +157,10 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, books: ledger.New(db, nil), registry: prometheus.NewRegistry(),
 		limiter: limiter}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.engine = menus.NewEngine(a.dir, a.books, a.log)
+	if err := a.wireSMS(key, a.engine); err != nil {
+		return nil, err
+	}
 	a.echo = a.routes()
 	return a, nil
 }
@@ -178,7 +186,7 @@ func (a *app) routes() *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
 
 	h := &ussd.Handler{
-		Engine:      menus.NewEngine(a.dir, a.books, a.log),
+		Engine:      a.engine,
 		Sessions:    a.sessions,
 		Metrics:     ussd.NewMetrics(a.registry),
 		Log:         a.log,
@@ -188,6 +196,7 @@ func (a *app) routes() *echo.Echo {
 	}
 	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)),
 		ussd.AfricasTalking{}, ussd.Hubtel{}, ussd.Freeflow{})
+	a.smsRoutes(e.Group("/sms", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)))
 	return e
 }
 
@@ -321,6 +330,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("LUMBUNG_HTTP_ADDR: listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", string(a.db.Dialect), "sessions", map[bool]string{true: "redis", false: "in-process"}[a.redis != nil])
+	workCtx, stopWork := context.WithCancel(ctx)
+	waitWorkers := a.runWorkers(workCtx)
+	defer func() { stopWork(); waitWorkers() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

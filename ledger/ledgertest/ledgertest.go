@@ -48,6 +48,14 @@ func unavailable(t testing.TB, what string, err error) {
 // the test ends.
 func Postgres(t testing.TB) *ledger.DB {
 	t.Helper()
+	db, _ := PostgresWithURL(t)
+	return db
+}
+
+// PostgresWithURL is Postgres that also returns the database's URL (with
+// its search_path), for a test that starts another process on it.
+func PostgresWithURL(t testing.TB) (*ledger.DB, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	base := PostgresURL()
@@ -91,7 +99,7 @@ func Postgres(t testing.TB) *ledger.DB {
 	if err := db.Migrate(ctx, nil); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	return db
+	return db, u.String()
 }
 
 func createDatabase(ctx context.Context, base string) (*sqlx.DB, error) {

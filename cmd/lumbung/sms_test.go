@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumbung-id/lumbung/config"
+	"github.com/lumbung-id/lumbung/sms"
+)
+
+// fakeAT plays Africa's Talking's messaging API on loopback.
+type fakeAT struct {
+	mu   sync.Mutex
+	srv  *httptest.Server
+	sent []url.Values
+}
+
+func newFakeAT(t *testing.T) *fakeAT {
+	f := &fakeAT{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/version1/messaging" || r.Header.Get("apiKey") != "at-key" {
+			http.Error(w, "wrong request", http.StatusBadRequest)
+			return
+		}
+		require.NoError(t, r.ParseForm())
+		f.mu.Lock()
+		f.sent = append(f.sent, r.PostForm)
+		n := len(f.sent)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"SMSMessageData":{"Message":"Sent to 1/1","Recipients":[{"statusCode":101,"number":%q,"status":"Success","cost":"KES 0.8","messageId":"ATXid_%d"}]}}`,
+			r.PostForm.Get("to"), n)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeAT) messages() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.sent...)
+}
+
+// drain sends everything due through the app's sender.
+func drain(t *testing.T, env *testEnv) {
+	t.Helper()
+	for {
+		n, err := env.app.sms.sender.SendDue(context.Background())
+		require.NoError(t, err)
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func outboxStatus(t *testing.T, env *testEnv, template, phone string) []string {
+	t.Helper()
+	var st []string
+	require.NoError(t, env.app.db.SelectContext(context.Background(), &st, env.app.db.Rebind(
+		`SELECT status FROM outbox WHERE template = ? AND phone = ? ORDER BY id`), template, phone))
+	return st
+}
+
+func TestSMSBalanceThroughAfricasTalking(t *testing.T) {
+	at := newFakeAT(t)
+	eachBackend(t, func(c *config.Config) {
+		c.SMSProvider, c.ATUsername, c.ATAPIKey, c.ATBaseURL = config.SMSAfricasTalking, "lumbung", "at-key", at.srv.URL
+	}, func(t *testing.T, env *testEnv) {
+		before := len(at.messages())
+		mo := url.Values{"id": {"mo-" + t.Name()}, "from": {"+6281234567890"}, "to": {"12345"}, "text": {"saldo"},
+			"date": {"2026-11-27 09:00:00"}, "networkCode": {"51010"}}
+		for range 2 { // the gateway retries the same message
+			code, body := post(t, env, "/sms/africastalking", mo)
+			require.Equal(t, http.StatusOK, code, body)
+		}
+		drain(t, env)
+		sent := at.messages()[before:]
+		require.Len(t, sent, 1, "the same message delivered twice is answered once")
+		assert.Equal(t, "+6281234567890", sent[0].Get("to"))
+		assert.Contains(t, sent[0].Get("message"), "Rp", "the balance")
+		assert.Equal(t, []string{"submitted"}, outboxStatus(t, env, "reply", "+6281234567890"))
+
+		atID := fmt.Sprintf("ATXid_%d", len(at.messages())) // what the fake AT answered for this message
+		code, body := post(t, env, "/sms/africastalking/dlr", url.Values{"id": {atID}, "status": {"Success"}, "phoneNumber": {"+6281234567890"}})
+		require.Equal(t, http.StatusOK, code, body)
+		assert.Equal(t, []string{"delivered"}, outboxStatus(t, env, "reply", "+6281234567890"), "matched by AT's message id")
+
+		code, body = post(t, env, "/sms/africastalking", url.Values{"from": {"+6281234567890"}, "text": {"SALDO"}})
+		assert.Equal(t, http.StatusBadRequest, code)
+		assert.Contains(t, body, "id")
+		assertNoSecretsLogged(t, env, "246810")
+	})
+}
+
+func TestSMSTwilioSignedCallbacks(t *testing.T) {
+	const public = "https://lumbung.example.org"
+	eachBackend(t, func(c *config.Config) {
+		c.TwilioAuthToken, c.PublicURL = "twilio-token", public
+	}, func(t *testing.T, env *testEnv) {
+		form := url.Values{"MessageSid": {"SM" + strings.Repeat("a", 32)}, "AccountSid": {"AC1"}, "From": {"+6281234567890"},
+			"To": {"+15005550006"}, "Body": {"PINJAMAN"}, "NumMedia": {"0"}}
+		send := func(sig string) *http.Response {
+			req, err := http.NewRequest(http.MethodPost, env.srv.URL+"/sms/twilio", strings.NewReader(form.Encode()))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if sig != "" {
+				req.Header.Set("X-Twilio-Signature", sig)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			return resp
+		}
+		resp := send("")
+		resp.Body.Close()
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, "unsigned")
+		resp = send(sms.TwilioSignature("another-token", public+"/sms/twilio", form))
+		resp.Body.Close()
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, "signed with another token")
+		assert.Empty(t, outboxStatus(t, env, "reply", "+6281234567890"), "nothing is answered unsigned")
+
+		resp = send(sms.TwilioSignature("twilio-token", public+"/sms/twilio", form))
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		assert.Contains(t, string(body), "<Response/>", "no reply in the TwiML: it goes through the outbox")
+		assert.Equal(t, []string{"queued"}, outboxStatus(t, env, "reply", "+6281234567890"))
+	})
+}
+
+func TestSMSKannelCallbacks(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		get := func(path string) (int, string) {
+			resp, err := http.Get(env.srv.URL + path)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		code, body := get("/sms/kannel?from=081234567891&to=1234&text=" + url.QueryEscape("Saldo A-003") + "&id=6b1c2f0e-0000-4000-8000-000000000001")
+		require.Equal(t, http.StatusOK, code)
+		assert.Empty(t, body, "Kannel would send a non-empty answer as a reply SMS")
+		assert.Equal(t, []string{"queued"}, outboxStatus(t, env, "reply", "+6281234567891"))
+
+		var id int64
+		require.NoError(t, env.app.db.GetContext(context.Background(), &id, env.app.db.Rebind(`SELECT id FROM outbox WHERE template = 'reply' AND phone = ?`), "+6281234567891"))
+		drain(t, env) // the log provider: sent
+		for _, c := range []struct{ typ, want string }{{"8", "sent"}, {"1", "delivered"}, {"2", "delivered"}} {
+			code, _ = get(fmt.Sprintf("/sms/kannel/dlr?mid=%d&type=%s&reply=x", id, c.typ))
+			require.Equal(t, http.StatusOK, code)
+			assert.Equal(t, []string{c.want}, outboxStatus(t, env, "reply", "+6281234567891"), "type %s", c.typ)
+		}
+		code, _ = get("/sms/kannel/dlr?type=1")
+		assert.Equal(t, http.StatusBadRequest, code)
+
+		// Metrics tell the operator what the SMS side does.
+		code, body = get("/metrics")
+		require.Equal(t, http.StatusOK, code)
+		assert.Contains(t, body, `lumbung_sms_inbound_total{outcome="balance",provider="kannel"} 1`)
+		assert.Contains(t, body, `lumbung_sms_outbox_messages{status="delivered"}`)
+	})
+}
+
+// The log provider never writes a message's text: a deposit code is a secret.
+func TestSMSLogProviderRedacts(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		code, body := post(t, env, "/sms/africastalking", url.Values{"id": {"x1"}, "from": {"+6281234567890"}, "text": {"MUTASI"}})
+		require.Equal(t, http.StatusOK, code, body)
+		drain(t, env)
+		var params string
+		require.NoError(t, env.app.db.GetContext(context.Background(), &params, `SELECT params FROM outbox WHERE template = 'reply'`))
+		var p map[string]string
+		require.NoError(t, json.Unmarshal([]byte(params), &p))
+		require.NotEmpty(t, p["text"])
+		assert.NotContains(t, env.logs.String(), p["text"])
+		assert.Contains(t, env.logs.String(), "sms not sent: log provider")
+	})
+}

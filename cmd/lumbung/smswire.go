@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/lumbung-id/lumbung/config"
+	"github.com/lumbung-id/lumbung/menus"
+	"github.com/lumbung-id/lumbung/sms"
+)
+
+// smsParts is the SMS side of an app: the gateways' adapters, the inbox
+// that answers members, the outbox sender and the reminder job.
+type smsParts struct {
+	adapters  []sms.Adapter
+	inbox     *sms.Inbox
+	sender    *sms.Sender
+	reminders *sms.Reminders
+	handler   *sms.Handler
+}
+
+// smsGateways builds the three gateways from cfg: every one's callbacks are
+// served (a cooperative may receive through one and send through another);
+// LUMBUNG_SMS_PROVIDER picks the one that sends.
+func smsGateways(cfg config.Config) (kannel sms.Kannel, at sms.AfricasTalking, tw sms.Twilio) {
+	kannel = sms.Kannel{SendURL: cfg.KannelSendSMSURL, Username: cfg.KannelUsername, Password: cfg.KannelPassword,
+		From: cfg.SMSFrom, CallbackBase: cfg.PublicURL, Token: cfg.CallbackToken}
+	at = sms.AfricasTalking{Username: cfg.ATUsername, APIKey: cfg.ATAPIKey, BaseURL: cfg.ATBaseURL, From: cfg.SMSFrom}
+	tw = sms.Twilio{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, BaseURL: cfg.TwilioBaseURL,
+		From: cfg.SMSFrom, PublicURL: cfg.PublicURL, Token: cfg.CallbackToken}
+	return kannel, at, tw
+}
+
+func (a *app) wireSMS(key []byte, engine *menus.Engine) error {
+	sealer, err := sms.NewSealer(key)
+	if err != nil {
+		return err
+	}
+	metrics := sms.NewMetrics(a.registry, a.db)
+	kannel, at, tw := smsGateways(a.cfg)
+	var provider sms.Provider = sms.Log{Log: a.log}
+	switch a.cfg.SMSProvider {
+	case config.SMSKannel:
+		provider = kannel
+	case config.SMSAfricasTalking:
+		provider = at
+	case config.SMSTwilio:
+		provider = tw
+	}
+	sender := sms.NewSender(sms.Sender{DB: a.db, Provider: provider, Render: menus.RenderSMS, Log: a.log, Metrics: metrics})
+	inbox := &sms.Inbox{DB: a.db, Dir: a.dir, Answers: engine, Text: menus.SMSText, Sign: menus.SignSMS, Sealer: sealer, Log: a.log,
+		Metrics: metrics, Queued: sender.Poke}
+	a.sms = &smsParts{
+		adapters:  []sms.Adapter{kannel, at, tw},
+		inbox:     inbox,
+		sender:    sender,
+		reminders: &sms.Reminders{Books: a.books, Log: a.log, Queued: sender.Poke},
+		handler:   &sms.Handler{Inbox: inbox, DB: a.db, Log: a.log, Metrics: metrics},
+	}
+	return nil
+}
+
+func (a *app) smsRoutes(g *echo.Group) {
+	a.sms.handler.Register(g, a.sms.adapters...)
+}
+
+// Background job intervals.
+const (
+	senderWorkers    = 2
+	resumeInterval   = 5 * time.Second
+	reminderInterval = 15 * time.Minute
+)
+
+// runWorkers starts the SMS sender, the inbox's catch-up and the reminder
+// job; the returned wait blocks until they stopped after ctx ended.
+func (a *app) runWorkers(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	workers := a.senderWorkers
+	if workers <= 0 {
+		workers = senderWorkers
+	}
+	for range workers {
+		wg.Go(func() { a.sms.sender.Run(ctx) })
+	}
+	wg.Go(func() { a.sms.inbox.RunResume(ctx, resumeInterval) })
+	wg.Go(func() { a.sms.reminders.Run(ctx, reminderInterval) })
+	return wg.Wait
+}
