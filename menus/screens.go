@@ -171,7 +171,7 @@ func text(key string) func(context.Context, *Engine, *Session) (string, error) {
 func clip(s string, n int) string {
 	r := []rune(plain(s))
 	if len(r) <= n {
-		return s
+		return string(r)
 	}
 	cut := string(r[:n])
 	if i := strings.LastIndexByte(cut, ' '); i > n/2 {

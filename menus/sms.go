@@ -107,7 +107,7 @@ func RenderSMS(lang, template string, params map[string]string) (string, error) 
 	case ledger.TmplReversal:
 		amount, ref := p.amount("amount"), p.digits("ref")
 		text = T(lang, "sms.receipt_reversal", amount, ref)
-		if reason := strings.TrimRight(clip(smsPlain(p.optional("reason")), reasonWidth), ". "); reason != "" {
+		if reason := strings.TrimRight(clip(plain(p.optional("reason")), reasonWidth), ". "); reason != "" {
 			text += " " + T(lang, "sms.reason", reason)
 		}
 		if _, ok := params["reason"]; !ok {
@@ -136,7 +136,7 @@ func RenderSMS(lang, template string, params map[string]string) (string, error) 
 	if p.err != nil {
 		return "", p.err
 	}
-	if name := ShortName(smsPlain(params["name"])); name != "" {
+	if name := ShortName(plain(params["name"])); name != "" {
 		text = name + ": " + text
 	}
 	return SignSMS(text, params["coop"]), nil
@@ -244,7 +244,7 @@ func (p *smsParams) instant(key string) string {
 // stays one message: the name is shortened when there is room for enough
 // of it, and left off when there is not.
 func SignSMS(text, coop string) string {
-	coop = strings.TrimSpace(smsPlain(coop))
+	coop = strings.TrimSpace(plain(coop))
 	if coop == "" {
 		return text
 	}
@@ -297,7 +297,7 @@ func smsLang(who members.Identity) string {
 // smsName is who as an answer names them: "Maria G.", or the member
 // number when the name is empty.
 func smsName(who members.Identity) string {
-	if n := ShortName(smsPlain(who.Name)); n != "" {
+	if n := ShortName(plain(who.Name)); n != "" {
 		return n
 	}
 	return ident(who.MemberNo, loanNoWidth)
@@ -383,35 +383,6 @@ func GSM7Septets(r rune) int { return gsm7Cost[r] }
 // and pasted texts are likely to hold (á → a, ’ → ', … → ...), if there is
 // one. Every spelling is GSM-7.
 func GSM7Lookalike(r rune) (string, bool) {
-	if s, ok := plainRunes[r]; ok {
-		return s, true
-	}
-	s, ok := moreLookalikes[r]
+	s, ok := plainRunes[r]
 	return s, ok
-}
-
-// moreLookalikes complete plainRunes for whole messages.
-var moreLookalikes = map[rune]string{
-	'′': "'", '‹': "'", '›': "'", '″': "\"", '«': "\"", '»': "\"",
-	'‑': "-", '‒': "-", '―': "-", '−': "-", '⁃': "-",
-	'•': "-", '◦': "-", '‣': "-", '∙': "-", '·': ".", '×': "x",
-	'ă': "a", 'ą': "a", 'Ă': "A", 'Ą': "A", 'Ā': "A", 'ć': "c", 'č': "c", 'Ć': "C", 'Č': "C", 'ď': "d", 'đ': "d", 'Đ': "D", 'ð': "d",
-	'ę': "e", 'ě': "e", 'ė': "e", 'Ę': "E", 'Ě': "E", 'Ē': "E", 'ğ': "g", 'ı': "i", 'į': "i", 'İ': "I", 'Ī': "I", 'ł': "l", 'Ł': "L",
-	'ń': "n", 'ň': "n", 'Ń': "N", 'ő': "o", 'Ő': "O", 'Ō': "O", 'œ': "oe", 'Œ': "OE", 'ř': "r", 'Ř': "R",
-	'ś': "s", 'š': "s", 'ş': "s", 'Ś': "S", 'Š': "S", 'Ş': "S", 'ţ': "t", 'ť': "t", 'Ţ': "T", 'Ť': "T",
-	'ů': "u", 'ű': "u", 'ų': "u", 'Ů': "U", 'Ű': "U", 'Ū': "U", 'ź': "z", 'ż': "z", 'ž': "z", 'Ź': "Z", 'Ż': "Z", 'Ž': "Z",
-	'ŷ': "y",
-}
-
-// smsPlain is plain() knowing every look-alike: database text in SMS.
-func smsPlain(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if p, ok := moreLookalikes[r]; ok {
-			b.WriteString(p)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return plain(b.String())
 }
