@@ -313,6 +313,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.close()
+	for _, w := range smsWarnings(cfg) {
+		log.Warn(w)
+	}
 	if err := a.maybeSeedDemo(ctx, stdout); err != nil {
 		return err
 	}

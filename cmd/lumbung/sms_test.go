@@ -186,3 +186,37 @@ func TestSMSLogProviderRedacts(t *testing.T) {
 		assert.Contains(t, env.logs.String(), "sms not sent: log provider")
 	})
 }
+
+func TestSMSWarnings(t *testing.T) {
+	cfg := config.Config{SMSProvider: config.SMSKannel}
+	assert.Len(t, smsWarnings(cfg), 2)
+	cfg.SMSFrom, cfg.PublicURL = "1234", "https://lumbung.example.org"
+	assert.Empty(t, smsWarnings(cfg))
+	assert.Empty(t, smsWarnings(config.Config{SMSProvider: config.SMSLog}))
+}
+
+func TestSMSTwilioStatusCallback(t *testing.T) {
+	const public = "https://lumbung.example.org"
+	eachBackend(t, func(c *config.Config) {
+		c.TwilioAuthToken, c.PublicURL = "twilio-token", public
+	}, func(t *testing.T, env *testEnv) {
+		code, body := post(t, env, "/sms/africastalking", url.Values{"id": {"tw-1"}, "from": {"+6281234567890"}, "text": {"SALDO"}})
+		require.Equal(t, http.StatusOK, code, body)
+		drain(t, env)
+		var id int64
+		require.NoError(t, env.app.db.GetContext(context.Background(), &id, `SELECT id FROM outbox WHERE template = 'reply'`))
+		path := fmt.Sprintf("/sms/twilio/status?mid=%d", id)
+		for _, c := range []struct{ status, want string }{{"sent", "sent"}, {"delivered", "delivered"}, {"failed", "delivered"}} {
+			form := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {c.status}, "AccountSid": {"AC1"}}
+			req, err := http.NewRequest(http.MethodPost, env.srv.URL+path, strings.NewReader(form.Encode()))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Twilio-Signature", sms.TwilioSignature("twilio-token", public+path, form))
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, []string{c.want}, outboxStatus(t, env, "reply", "+6281234567890"), "after %s", c.status)
+		}
+	})
+}

@@ -89,3 +89,16 @@ func (a *app) runWorkers(ctx context.Context) (wait func()) {
 	wg.Go(func() { a.sms.reminders.Run(ctx, reminderInterval) })
 	return wg.Wait
 }
+
+// smsWarnings are start-up lines about SMS settings that are valid but
+// probably not what the operator wants.
+func smsWarnings(cfg config.Config) []string {
+	var w []string
+	if cfg.SMSProvider == config.SMSKannel && cfg.SMSFrom == "" {
+		w = append(w, "LUMBUNG_SMS_FROM is unset: Kannel refuses every message unless the sendsms-user group has default-sender")
+	}
+	if cfg.SMSProvider == config.SMSKannel && cfg.PublicURL == "" {
+		w = append(w, "LUMBUNG_PUBLIC_URL is unset: Kannel gets no dlr-url, so messages stay 'submitted' and never show 'delivered'")
+	}
+	return w
+}
