@@ -214,7 +214,7 @@ func countMT(k *smstest.Kannel, s string) int {
 	return n
 }
 
-func demoCoopID(t *testing.T, env *testEnv) int64 {
+func demoCoopID(t testing.TB, env *testEnv) int64 {
 	t.Helper()
 	var id int64
 	require.NoError(t, env.app.db.GetContext(context.Background(), &id, `SELECT id FROM cooperatives WHERE code = 'DEMO'`))
