@@ -55,16 +55,17 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.app.ServeHTTP(w, r)
 }
 
-func startKannelWorld(t *testing.T) *kannelWorld {
+func startKannelWorld(t *testing.T, postURL bool) *kannelWorld {
 	t.Helper()
 	smstest.RequireKannel(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	w := &kannelWorld{addr: ln.Addr().String()}
-	w.k = smstest.StartKannel(t, smstest.KannelOptions{
-		MOURL:            "http://" + w.addr + "/sms/kannel?from=%p&to=%P&text=%a&id=%I",
-		HTTPRequestRetry: 10, HTTPQueueDelay: 1,
-	})
+	mo := "http://" + w.addr + "/sms/kannel?from=%p&to=%P&text=%a&id=%I&ts=%T"
+	if postURL { // the text travels as the body
+		mo = "http://" + w.addr + "/sms/kannel?from=%p&to=%P&id=%I&ts=%T"
+	}
+	w.k = smstest.StartKannel(t, smstest.KannelOptions{MOURL: mo, UsePostURL: postURL, HTTPRequestRetry: 10, HTTPQueueDelay: 1})
 	db := ledgertest.Postgres(t)
 	rc, prefix := ussdtest.Redis(t)
 	w.env = startApp(t, func(c *config.Config) {
@@ -145,7 +146,7 @@ const mariaE164 = "+6281234567890"
 // deposit, a redelivered MO, lumbung down for a moment, the operator link
 // down: states, not milliseconds.
 func TestKannelEndToEnd(t *testing.T) {
-	w := startKannelWorld(t)
+	w := startKannelWorld(t, false)
 	k := w.k
 	toMaria := func(m smstest.MT) bool { return m.To == mariaE164 }
 
@@ -233,4 +234,26 @@ func memberIDByNo(t *testing.T, env *testEnv, no string) int64 {
 	var id int64
 	require.NoError(t, env.app.db.GetContext(context.Background(), &id, env.app.db.Rebind(`SELECT id FROM members WHERE member_no = ?`), no))
 	return id
+}
+
+// Kannel's post-url, a member's phone that sends UCS-2 (curly quotes) and
+// a message long enough to arrive in two parts: each is answered once.
+func TestKannelPostURLUnicodeAndLongMessages(t *testing.T) {
+	w := startKannelWorld(t, true)
+	k := w.k
+	k.SendMOUCS2("081234567890", "1234", "Saldo “tolong”")
+	mt := k.WaitMT(t, 30*time.Second, func(m smstest.MT) bool { return m.To == mariaE164 })
+	assert.Contains(t, mt.Text, "Saldo Maria")
+	assert.Equal(t, 0, mt.Coding, "the answer travels as GSM-7")
+
+	k.SendMO("081234567891", "1234", "mutasi A-003 "+strings.Repeat("terima kasih banyak ", 15))
+	mt = k.WaitMT(t, 30*time.Second, func(m smstest.MT) bool { return m.To == "+6281234567891" })
+	assert.Contains(t, mt.Text, "Mutasi")
+	w.eventually(t, "both answers delivered", func() bool {
+		return allAre(w.statuses(t, "reply", mariaE164), "delivered", 1) && allAre(w.statuses(t, "reply", "+6281234567891"), "delivered", 1)
+	})
+	var texts []string
+	require.NoError(t, w.env.app.db.SelectContext(context.Background(), &texts, `SELECT text_masked FROM sms_inbound ORDER BY id`))
+	require.Len(t, texts, 2, "each message stored once")
+	assert.Equal(t, "Saldo “tolong”", texts[0], "the UCS-2 text arrives as UTF-8 (mo-recode)")
 }
