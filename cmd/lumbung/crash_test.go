@@ -125,9 +125,24 @@ func startSenderChild(t *testing.T, env []string) *exec.Cmd {
 }
 
 // Kill the sender mid-batch; after a restart every queued message is sent
-// exactly once.
+// exactly once — on PostgreSQL, and on the embedded SQLite file.
 func TestSenderCrashMidBatch(t *testing.T) {
-	db, dsn := ledgertest.PostgresWithURL(t)
+	t.Run("postgres", func(t *testing.T) {
+		db, dsn := ledgertest.PostgresWithURL(t)
+		senderCrash(t, db, "LUMBUNG_DATABASE_URL="+dsn)
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		dataDir := t.TempDir()
+		ctx := context.Background()
+		db, err := ledger.OpenSQLite(ctx, config.Config{DataDir: dataDir}.SQLitePath())
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		require.NoError(t, db.Migrate(ctx, nil))
+		senderCrash(t, db, "LUMBUNG_DATA_DIR="+dataDir, "LUMBUNG_DATABASE_URL=")
+	})
+}
+
+func senderCrash(t *testing.T, db *ledger.DB, dbEnv ...string) {
 	ctx := context.Background()
 	coop := ledgertest.NewCoop(t, db, "CRASH")
 	const total, beforeCrash = 150, 30
@@ -144,11 +159,10 @@ func TestSenderCrashMidBatch(t *testing.T) {
 	g := &crashGateway{accepted: map[int64]int{}, acceptN: beforeCrash, holding: make(chan struct{})}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	env := []string{
-		"LUMBUNG_DATABASE_URL=" + dsn, "LUMBUNG_SECRET=" + string(testKey), "LUMBUNG_SMS_PROVIDER=kannel",
-		"LUMBUNG_KANNEL_SENDSMS_URL=" + srv.URL + "/cgi-bin/sendsms", "LUMBUNG_KANNEL_USERNAME=lumbung", "LUMBUNG_KANNEL_PASSWORD=pw",
-		"LUMBUNG_PUBLIC_URL=http://127.0.0.1:9", "LUMBUNG_DEMO=off",
-	}
+	env := append(dbEnv,
+		"LUMBUNG_SECRET="+string(testKey), "LUMBUNG_SMS_PROVIDER=kannel",
+		"LUMBUNG_KANNEL_SENDSMS_URL="+srv.URL+"/cgi-bin/sendsms", "LUMBUNG_KANNEL_USERNAME=lumbung", "LUMBUNG_KANNEL_PASSWORD=pw",
+		"LUMBUNG_PUBLIC_URL=http://127.0.0.1:9", "LUMBUNG_DEMO=off")
 
 	first := startSenderChild(t, env)
 	select {
