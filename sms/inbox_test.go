@@ -305,3 +305,28 @@ func TestSealer(t *testing.T) {
 	_, err = other.Open(sealed, "kannel\x00id-1")
 	assert.Error(t, err, "useless without the secret")
 }
+
+// Thirty messages from one phone at once: exactly ten answers, because the
+// sender's row is locked while each answer is counted and queued.
+func TestInboxLimitUnderConcurrency(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for i := range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id, _, err := w.inbox.Store(ctx, sms.Inbound{Provider: "kannel", ProviderID: fmt.Sprint("burst-", i), From: mariaPhone, Text: "SALDO"})
+				if assert.NoError(t, err) {
+					assert.NoError(t, w.inbox.Process(ctx, id))
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Len(t, w.replies(t, mariaPhone), sms.MaxRepliesPerHour)
+		var limited int
+		require.NoError(t, db.GetContext(ctx, &limited, `SELECT COUNT(*) FROM sms_inbound WHERE outcome = 'limited'`))
+		assert.Equal(t, 30-sms.MaxRepliesPerHour, limited)
+	})
+}
