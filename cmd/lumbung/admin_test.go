@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -366,4 +367,40 @@ func TestImportCommands(t *testing.T) {
 		assert.Nil(t, obj, name)
 		assert.Contains(t, stderr, tc.want, name)
 	}
+}
+
+func TestSMSRequeueCommand(t *testing.T) {
+	data := freshDataDir(t)
+	code, _, stderr := adminJSON(t, "coop", "add", "--code", "KSP1", "--name", "Kopdit Satu", "--ussd", "*1#")
+	require.Equal(t, 0, code, stderr)
+	db, _ := directoryFor(t, data)
+	ctx := context.Background()
+	var coopID int64
+	require.NoError(t, db.GetContext(ctx, &coopID, `SELECT id FROM cooperatives WHERE code = 'KSP1'`))
+	now := time.Now()
+	require.NoError(t, db.InTx(ctx, func(tx *sqlx.Tx) error {
+		return ledger.EnqueueSMS(ctx, tx, ledger.OutboxMessage{CooperativeID: coopID, Key: "k1", Phone: "+6281234567890", Template: ledger.TmplPINChanged}, now)
+	}))
+	_, err := db.ExecContext(ctx, db.Rebind(`UPDATE outbox SET status = 'failed', updated_at = ?`), now.Add(-time.Hour).UTC())
+	require.NoError(t, err)
+
+	code, obj, stderr := adminJSON(t, "sms", "requeue", "--since", "30m")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, map[string]any{"requeued": float64(0)}, obj, "it failed an hour ago")
+	code, obj, stderr = adminJSON(t, "sms", "requeue", "--coop", "KSP1", "--since", "2h")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, map[string]any{"requeued": float64(1)}, obj)
+	code, obj, stderr = adminJSON(t, "sms", "requeue", "--since", now.Add(-2*time.Hour).Format(time.RFC3339))
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, map[string]any{"requeued": float64(0)}, obj, "already queued again")
+
+	code, _, stderr = adminJSON(t, "sms", "requeue", "--since", "yesterday")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `--since "yesterday"`)
+	code, _, stderr = adminJSON(t, "sms", "requeue", "--coop", "NOPE")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "NOPE")
+	code, _, stderr = adminJSON(t, "sms", "resend")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `unknown subcommand "resend"`)
 }

@@ -24,7 +24,7 @@ Usage:
   lumbung migrate [--config FILE]                apply database migrations and exit
   lumbung reconcile [--coop KODE] [--json] [--config FILE]
                                                  check every ledger invariant; exit 0 only if all hold
-  lumbung coop add --code KODE --name NAME --ussd '*123*1#' [--ussd …] [--json] [--config FILE]
+  lumbung coop add --code KODE --name NAME --ussd '*123*1#' [--ussd …] [--sms-pin] [--json] [--config FILE]
                                                  create a cooperative bound to USSD service codes
   lumbung staff add --coop KODE --name NAME --phone PHONE --role teller|collector|manager [--json] [--config FILE]
                                                  create a staff member; prints a one-time activation
@@ -34,6 +34,8 @@ Usage:
                                                  forgotten or locked PIN)
   lumbung import members|loans --coop KODE FILE.csv [--dry-run] [--json] [--config FILE]
                                                  import members with opening balances, or running loans
+  lumbung sms requeue [--coop KODE] [--since 24h] [--json] [--config FILE]
+                                                 send again the SMS that failed (after fixing the gateway)
   lumbung phone [--url URL] [--provider africastalking] --msisdn PHONE --code '*123#'
                                                  a terminal phone that dials a running lumbung
 
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdMember(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = cmdImport(ctx, args[1:], stdout, stderr)
+	case "sms":
+		err = cmdSMS(ctx, args[1:], stdout, stderr)
 	case "phone":
 		err = cmdPhone(ctx, args[1:], stdin, stdout)
 	default:
