@@ -280,10 +280,12 @@ func (in *Inbox) Resume(ctx context.Context, grace time.Duration) (int, error) {
 	return done, nil
 }
 
-// RunResume calls Resume every interval until ctx ends.
+// RunResume calls Resume every interval until ctx ends, and once an hour
+// purges answered messages older than InboundRetention.
 func (in *Inbox) RunResume(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var purged time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -292,6 +294,30 @@ func (in *Inbox) RunResume(ctx context.Context, interval time.Duration) {
 			if _, err := in.Resume(ctx, interval); err != nil && ctx.Err() == nil {
 				in.Log.Warn("resume inbound sms", "err", err)
 			}
+			if now := in.now(); now.Sub(purged) >= time.Hour {
+				purged = now
+				if n, err := in.Purge(ctx, now.Add(-InboundRetention)); err != nil && ctx.Err() == nil {
+					in.Log.Warn("purge inbound sms", "err", err)
+				} else if n > 0 {
+					in.Log.Info("purged old inbound sms", "count", n)
+				}
+			}
 		}
 	}
+}
+
+// InboundRetention is how long an answered message is kept: long past any
+// gateway's redelivery (the dedupe needs the row), short enough that who
+// texted what does not pile up for years.
+const InboundRetention = 90 * 24 * time.Hour
+
+// Purge deletes answered messages received before before; it returns how
+// many.
+func (in *Inbox) Purge(ctx context.Context, before time.Time) (int, error) {
+	res, err := in.DB.ExecContext(ctx, in.DB.Rebind(`DELETE FROM sms_inbound WHERE status = 'processed' AND received_at < ?`), before.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("purge inbound sms: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }

@@ -330,3 +330,18 @@ func TestInboxLimitUnderConcurrency(t *testing.T) {
 		assert.Equal(t, 30-sms.MaxRepliesPerHour, limited)
 	})
 }
+
+func TestInboxPurge(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		w.text(t, mariaPhone, "SALDO")
+		_, _, err := w.inbox.Store(ctx, sms.Inbound{Provider: "kannel", ProviderID: "unanswered", From: mariaPhone, Text: "SALDO"})
+		require.NoError(t, err)
+		w.clock.Add(sms.InboundRetention + time.Hour)
+		n, err := w.inbox.Purge(ctx, w.clock.Now().Add(-sms.InboundRetention))
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "only the answered one; the other still waits for its answer")
+		assert.Len(t, w.replies(t, mariaPhone), 1, "the outbox keeps its record")
+	})
+}
