@@ -65,7 +65,8 @@ func startKannelWorld(t *testing.T, postURL bool) *kannelWorld {
 	if postURL { // the text travels as the body
 		mo = "http://" + w.addr + "/sms/kannel?from=%p&to=%P&id=%I&ts=%T"
 	}
-	w.k = smstest.StartKannel(t, smstest.KannelOptions{MOURL: mo, UsePostURL: postURL, HTTPRequestRetry: 10, HTTPQueueDelay: 1})
+	w.k = smstest.StartKannel(t, smstest.KannelOptions{MOURL: mo, UsePostURL: postURL,
+		HTTPRequestRetry: 10, HTTPQueueDelay: 1, DLRStorage: "spool"}) // as the README's kannel.conf
 	db := ledgertest.Postgres(t)
 	rc, prefix := ussdtest.Redis(t)
 	w.env = startApp(t, func(c *config.Config) {
