@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/lumbung-id/lumbung/members"
 )
 
 // Verb is what a member asks for by SMS.
@@ -97,18 +99,8 @@ func ParseCommand(text string) Command {
 }
 
 // LooksLikePIN reports whether w has the shape of a PIN: exactly six ASCII
-// digits.
-func LooksLikePIN(w string) bool {
-	if len(w) != 6 {
-		return false
-	}
-	for i := 0; i < len(w); i++ {
-		if w[i] < '0' || w[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// digits (members decides what a PIN is).
+func LooksLikePIN(w string) bool { return members.ValidatePINShape(w) }
 
 // normalize makes text valid UTF-8, drops zero-width and other format
 // characters, and folds full-width ASCII (from some phones' input methods)

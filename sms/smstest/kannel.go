@@ -546,41 +546,44 @@ func (k *Kannel) openLog(name string) (*os.File, error) {
 	return os.OpenFile(k.path(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
-func (k *Kannel) start() error {
-	out, err := k.openLog("bearerbox.stderr")
+// startBox starts bearerbox or smsbox on the generated config, its stderr
+// in <name>.stderr, and waits until it listens on ports.
+func (k *Kannel) startBox(name, bin string, deadline time.Time, ports ...int) (*proc, error) {
+	out, err := k.openLog(name + ".stderr")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// -v 2: only warnings and worse on stderr; the full log is in log-file.
-	bb, err := k.spawn("bearerbox", nil, out, k.bin.bearerbox, "-v", "2", k.ConfPath)
+	p, err := k.spawn(name, nil, out, bin, "-v", "2", k.ConfPath)
 	out.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	for _, port := range ports {
+		if err := k.waitPort(port, deadline, p); err != nil {
+			return p, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return p, nil
+}
+
+func (k *Kannel) start() error {
+	deadline := time.Now().Add(startTimeout)
+	// Each process is recorded before its error is looked at, so that
+	// cleanup stops one that started but never listened.
+	bb, err := k.startBox("bearerbox", k.bin.bearerbox, deadline, k.AdminPort, k.SMSBoxPort, k.SMSCPort)
 	k.procMu.Lock()
 	k.bearerbox = bb
 	k.procMu.Unlock()
-	deadline := time.Now().Add(startTimeout)
-	for _, port := range []int{k.AdminPort, k.SMSBoxPort, k.SMSCPort} {
-		if err := k.waitPort(port, deadline, bb); err != nil {
-			return fmt.Errorf("bearerbox: %w", err)
-		}
-	}
-
-	out, err = k.openLog("smsbox.stderr")
 	if err != nil {
 		return err
 	}
-	sb, err := k.spawn("smsbox", nil, out, k.bin.smsbox, "-v", "2", k.ConfPath)
-	out.Close()
-	if err != nil {
-		return err
-	}
+	sb, err := k.startBox("smsbox", k.bin.smsbox, deadline, k.SendSMSPort)
 	k.procMu.Lock()
 	k.smsbox = sb
 	k.procMu.Unlock()
-	if err := k.waitPort(k.SendSMSPort, deadline, sb); err != nil {
-		return fmt.Errorf("smsbox: %w", err)
+	if err != nil {
+		return err
 	}
 	if err := k.startFakesmsc(deadline); err != nil {
 		return err
