@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,6 +29,13 @@ type Handler struct {
 	Metrics     *Metrics
 	Log         *slog.Logger
 	HopDeadline time.Duration
+	// Budget is how long a hop waits on its backends (the session store,
+	// the database) before it gives up and answers the polite END; 0, or
+	// more than HopDeadline, means HopDeadline. A hop that has begun a
+	// write (BeginWrite), or that waits for its session's other hop, waits
+	// up to HopDeadline instead: a member is not told "gangguan" about a
+	// posting that then goes through.
+	Budget time.Duration
 	// Limiter and RateLimit cap hops per phone per minute
 	// (LUMBUNG_USSD_RATE_LIMIT; 0 or a nil Limiter turns it off).
 	Limiter   RateLimiter
@@ -82,6 +90,7 @@ const (
 	outcomeBusy       = "busy"
 	outcomeBadRequest = "bad_request"
 	outcomeLimited    = "rate_limited"
+	outcomeTimeout    = "timeout"
 )
 
 func (h *Handler) hop(a Adapter) echo.HandlerFunc {
@@ -99,39 +108,129 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), h.HopDeadline)
 		defer cancel()
-		var reply menus.Reply
-		var screen menus.ScreenID
-		var outcome string
-		if h.limited(ctx, req) {
-			reply, outcome = menus.Reply{Text: menus.T("id", "error.rate_limited"), End: true}, outcomeLimited
-		} else {
-			reply, screen, outcome = h.run(ctx, req)
-		}
-		if err := a.Write(c.Response(), Reply{Text: reply.Text, End: reply.End}); err != nil {
+		ans := h.answer(ctx, req)
+		if err := a.Write(c.Response(), Reply{Text: ans.reply.Text, End: ans.reply.End}); err != nil {
 			h.Log.Warn("write ussd reply", "provider", a.Name(), "err", err)
 		}
-		h.Metrics.Hops.WithLabelValues(a.Name(), string(screen), outcome).Inc()
+		h.Metrics.Hops.WithLabelValues(a.Name(), string(ans.screen), ans.outcome).Inc()
 		h.Metrics.HopSeconds.WithLabelValues(a.Name()).Observe(time.Since(start).Seconds())
 		return nil
 	}
 }
 
-// limited reports whether the caller has used up this minute's hops. A
-// limiter that fails lets the hop through: a flaky Redis must not lock
-// members out.
-func (h *Handler) limited(ctx context.Context, req Request) bool {
-	if h.Limiter == nil || h.RateLimit <= 0 {
+// hopAnswer is what one hop answers.
+type hopAnswer struct {
+	reply   menus.Reply
+	screen  menus.ScreenID
+	outcome string
+}
+
+// answer runs the hop and returns its answer, or the polite END once the
+// budget is spent. The hop then goes on without a listener: its context is
+// cancelled, so whatever honours it stops, and a driver call stuck on a
+// backend that does not answer ends when the connection does; the session
+// hold it may keep lapses by itself, and a commit after the lapse stores
+// nothing. A hop past its budget that is writing, or waiting for its
+// session's other hop, gets until the hop deadline.
+func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
+	budget := h.Budget
+	if budget <= 0 || budget > h.HopDeadline {
+		budget = h.HopDeadline
+	}
+	work, cancel := context.WithCancel(ctx)
+	g := &hopGate{}
+	work = context.WithValue(work, hopGateKey{}, g)
+	done := make(chan hopAnswer, 1)
+	go func() {
+		defer cancel()
+		reply, screen, outcome := h.run(work, req)
+		done <- hopAnswer{reply, screen, outcome}
+	}()
+	timer := time.NewTimer(budget)
+	defer timer.Stop()
+	select {
+	case a := <-done:
+		return a
+	case <-timer.C:
+	}
+	if !g.giveUp() {
+		select {
+		case a := <-done:
+			return a
+		case <-ctx.Done():
+			// The work sees the same deadline: give it a moment to say so
+			// itself (a busy session's own screen) before answering for it.
+			grace := time.NewTimer(stuckGrace)
+			defer grace.Stop()
+			select {
+			case a := <-done:
+				return a
+			case <-grace.C:
+			}
+		}
+	}
+	cancel()
+	h.Log.Warn("ussd hop gave up waiting for its backends", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN), "waited_ms", budget.Milliseconds())
+	return hopAnswer{menus.Failure("id"), "", outcomeTimeout}
+}
+
+// stuckGrace is how long past the hop deadline the handler waits for a hop
+// to notice the deadline by itself.
+const stuckGrace = 50 * time.Millisecond
+
+// hopGate lets a hop's work and its handler agree on whether the handler
+// may still give up on the hop once its budget is spent.
+type hopGate struct {
+	mu       sync.Mutex
+	extended bool // the work began a write or waits for a busy session
+	gaveUp   bool // the handler answered without the work
+}
+
+type hopGateKey struct{}
+
+// giveUp reports whether the handler may answer without the work, and if so
+// tells the work it did.
+func (g *hopGate) giveUp() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.extended {
 		return false
 	}
-	ok, err := h.Limiter.Allow(ctx, req.MSISDN, h.RateLimit)
-	if err != nil {
-		h.Log.Warn("ussd rate limiter unavailable", "err", err)
-		return false
-	}
+	g.gaveUp = true
+	return true
+}
+
+// extend asks that the hop of ctx wait up to its deadline rather than its
+// budget. It reports false if the handler already answered without the hop.
+// Outside a hop it reports true and does nothing.
+func extend(ctx context.Context) bool {
+	g, ok := ctx.Value(hopGateKey{}).(*hopGate)
 	if !ok {
-		h.Log.Warn("ussd rate limit reached", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
+		return true
 	}
-	return !ok
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gaveUp {
+		return false
+	}
+	g.extended = true
+	return true
+}
+
+// ErrHopAnswered is returned by BeginWrite when the handler has already
+// answered the hop without waiting for it: the write must not start.
+var ErrHopAnswered = errors.New("ussd hop already answered: the write was not started")
+
+// BeginWrite tells the USSD handler serving ctx's hop that a write whose
+// outcome the member must see (a posting) is about to start: the handler
+// then waits for the hop up to its deadline instead of answering at its
+// backend budget. It returns ErrHopAnswered if the handler has already
+// answered. Outside a USSD hop it does nothing.
+func BeginWrite(ctx context.Context) error {
+	if !extend(ctx) {
+		return ErrHopAnswered
+	}
+	return nil
 }
 
 // run answers one hop. It never panics and never returns an error: every
@@ -153,7 +252,7 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 		}
 		return menus.Reply{End: true}, "", string(menus.OutcomeEnd)
 	}
-	err := h.Sessions.Update(ctx, key, IdleTTL, func(old []byte) ([]byte, error) {
+	apply := func(old []byte) ([]byte, error) {
 		var s menus.Session
 		if old != nil {
 			if err := json.Unmarshal(old, &s); err != nil {
@@ -199,8 +298,21 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 		// An ended session is kept until its TTL so a retried last hop
 		// still gets the identical reply.
 		return json.Marshal(s)
-	})
+	}
+	var err error
+	if h.Limiter != nil && h.RateLimit > 0 {
+		// The count of the phone's hops rides along with taking the hold.
+		limit := Limit{Limiter: h.Limiter, Phone: req.MSISDN, PerMinute: h.RateLimit, Unavailable: func(err error) {
+			h.Log.Warn("ussd rate limiter unavailable", "err", err)
+		}}
+		err = h.Sessions.UpdateLimited(ctx, key, IdleTTL, limit, apply)
+	} else {
+		err = h.Sessions.Update(ctx, key, IdleTTL, apply)
+	}
 	switch {
+	case errors.Is(err, ErrRateLimited):
+		h.Log.Warn("ussd rate limit reached", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
+		return menus.Reply{Text: menus.T("id", "error.rate_limited"), End: true}, "", outcomeLimited
 	case errors.Is(err, ErrSessionBusy):
 		h.Log.Warn("ussd session busy", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
 		return menus.Reply{Text: menus.T(lang, "error.busy"), End: true}, "", outcomeBusy

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,19 +108,24 @@ func (noBooks) MaxUSSDAmount(context.Context, int64) (int64, error) { return 50_
 
 func (noBooks) Location(context.Context, int64) (*time.Location, error) { return time.UTC, nil }
 
-func serve(t *testing.T, dir menus.Directory, deadline time.Duration) (*httptest.Server, *bytes.Buffer) {
+func serve(t *testing.T, dir menus.Directory, deadline time.Duration) (*httptest.Server, *syncBuffer) {
 	t.Helper()
-	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
+	return serveWithBudget(t, dir, deadline, 0)
+}
+
+func serveWithBudget(t *testing.T, dir menus.Directory, deadline, budget time.Duration) (*httptest.Server, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	h := &ussd.Handler{
 		Engine: menus.NewEngine(dir, noBooks{}, log), Sessions: ussd.NewMemoryStore(time.Second),
-		Metrics: ussd.NewMetrics(prometheus.NewRegistry()), Log: log, HopDeadline: deadline,
+		Metrics: ussd.NewMetrics(prometheus.NewRegistry()), Log: log, HopDeadline: deadline, Budget: budget,
 	}
 	e := echo.New()
 	h.Register(e.Group("/ussd"), ussd.AfricasTalking{})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return srv, &logs
+	return srv, logs
 }
 
 func hop(t *testing.T, srv *httptest.Server, text string) (int, string) {
@@ -157,4 +163,70 @@ func TestHandlerAnswersWithinTheHopDeadline(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.True(t, strings.HasPrefix(body, "END "), body)
 	assert.Less(t, time.Since(start), 5*time.Second, "a stuck dependency must not hold the hop past its deadline")
+}
+
+// syncBuffer keeps the log of hops that may go on after their answer.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// stuckDirectory hangs on the first hop until the hop's context is done,
+// as a database that stopped answering does; with write it first begins a
+// write. Afterwards it tries to begin a write and says how that went.
+type stuckDirectory struct {
+	brokenDirectory
+	write bool
+	after chan error
+}
+
+func (d stuckDirectory) CooperativesForCode(ctx context.Context, code string) ([]members.Cooperative, error) {
+	if d.write {
+		if err := ussd.BeginWrite(ctx); err != nil {
+			return nil, err
+		}
+	}
+	<-ctx.Done()
+	d.after <- ussd.BeginWrite(ctx)
+	return nil, ctx.Err()
+}
+
+func TestHandlerGivesUpAtItsBudget(t *testing.T) {
+	dir := stuckDirectory{after: make(chan error, 1)}
+	srv, logs := serveWithBudget(t, dir, time.Minute, 100*time.Millisecond)
+	start := time.Now()
+	code, body := hop(t, srv, "")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "END Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", body)
+	assert.Less(t, time.Since(start), 30*time.Second, "the hop waited for its deadline, not its budget")
+	select {
+	case err := <-dir.after:
+		require.ErrorIs(t, err, ussd.ErrHopAnswered, "a write may not start once the hop was answered")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hop's work was not cancelled when the handler gave up on it")
+	}
+	assert.Contains(t, logs.String(), "ussd hop gave up waiting for its backends")
+}
+
+func TestHandlerWaitsForAWriteUpToItsDeadline(t *testing.T) {
+	const deadline = 500 * time.Millisecond
+	dir := stuckDirectory{write: true, after: make(chan error, 1)}
+	srv, _ := serveWithBudget(t, dir, deadline, 20*time.Millisecond)
+	start := time.Now()
+	code, body := hop(t, srv, "")
+	assert.GreaterOrEqual(t, time.Since(start), deadline, "the handler gave up on a hop that was writing before its deadline")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "END Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", body)
 }

@@ -70,11 +70,20 @@ func NewMemoryStore(lockTTL time.Duration) *MemoryStore {
 
 // Update implements SessionStore.
 func (s *MemoryStore) Update(ctx context.Context, key string, ttl time.Duration, fn func(old []byte) ([]byte, error)) error {
+	return s.UpdateLimited(ctx, key, ttl, Limit{}, fn)
+}
+
+// UpdateLimited implements SessionStore: the count is asked of limit's
+// limiter before the hold is taken.
+func (s *MemoryStore) UpdateLimited(ctx context.Context, key string, ttl time.Duration, limit Limit, fn func(old []byte) ([]byte, error)) error {
 	if ttl <= 0 {
 		return fmt.Errorf("memory session store: ttl %v is not positive", ttl)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if !limit.allow(ctx) {
+		return ErrRateLimited
 	}
 	h, old, err := s.acquire(ctx, key)
 	if err != nil {
@@ -111,6 +120,9 @@ func (s *MemoryStore) acquire(ctx context.Context, key string) (*memHold, []byte
 		}
 		released, wait := cur.released, cur.expires.Sub(now)
 		s.mu.Unlock()
+		if !extend(ctx) { // the handler answered already: stop here
+			return nil, nil, ErrSessionBusy
+		}
 
 		timer := time.NewTimer(wait)
 		select {

@@ -19,7 +19,9 @@ type RateLimiter interface {
 const rateWindow = time.Minute
 
 // RedisRateLimiter shares the count across lumbung instances: one pipelined
-// round trip (INCR, then EXPIRE on the window's first hop).
+// round trip (INCR, then EXPIRE on the window's first hop). A RedisStore on
+// the same client sends the same two commands in the pipeline that takes the
+// session's hold, so a limited hop costs no round trip of its own.
 type RedisRateLimiter struct {
 	client redis.UniversalClient
 	prefix string
@@ -36,18 +38,32 @@ func (r *RedisRateLimiter) Allow(ctx context.Context, phone string, limit int) (
 	if limit <= 0 {
 		return true, nil
 	}
-	window := r.now().Unix() / int64(rateWindow/time.Second)
-	key := r.prefix + "rate:{" + phone + "}:" + strconv.FormatInt(window, 10)
-	var incr *redis.IntCmd
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		incr = p.Incr(ctx, key)
-		p.ExpireNX(ctx, key, 2*rateWindow)
+	var allowed func() (bool, error)
+	_, _ = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		allowed = r.queue(ctx, p, phone, limit)
 		return nil
 	})
-	if err != nil {
-		return false, err
+	return allowed()
+}
+
+// queue adds the count of one hop of phone to p and returns what tells,
+// once p has run, whether the hop fits within limit. The counter's key sits
+// in its own hash slot ({phone}): on Redis Cluster the pipeline it rides in
+// may span slots, which a pipeline (unlike MULTI or a script) allows.
+func (r *RedisRateLimiter) queue(ctx context.Context, p redis.Pipeliner, phone string, limit int) func() (bool, error) {
+	window := r.now().Unix() / int64(rateWindow/time.Second)
+	key := r.prefix + "rate:{" + phone + "}:" + strconv.FormatInt(window, 10)
+	incr := p.Incr(ctx, key)
+	expire := p.ExpireNX(ctx, key, 2*rateWindow)
+	return func() (bool, error) {
+		if err := incr.Err(); err != nil {
+			return false, err
+		}
+		if err := expire.Err(); err != nil {
+			return false, err
+		}
+		return incr.Val() <= int64(limit), nil
 	}
-	return incr.Val() <= int64(limit), nil
 }
 
 // MemoryRateLimiter is the in-process counterpart for a single instance.

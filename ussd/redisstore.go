@@ -58,6 +58,9 @@ return 0
 // An uncontended Update costs two round trips: one pipeline (SET NX the hold
 // + GET the state) and one script (check the token, SET PX or DEL the state,
 // DEL the hold). A failing fn costs two as well (the second releases the hold).
+// UpdateLimited with a RedisRateLimiter on the same client adds the limiter's
+// INCR and EXPIRE to the first pipeline, so it costs two as well; a hop over
+// the limit costs the pipeline and the release of the hold it took.
 // The commit script touches two keys; the session key sits in a hash tag
 // ({key}) so both land in one slot on Redis Cluster.
 type RedisStore struct {
@@ -83,6 +86,11 @@ func (s *RedisStore) holdKey(key string) string  { return s.prefix + "l:{" + key
 
 // Update implements SessionStore.
 func (s *RedisStore) Update(ctx context.Context, key string, ttl time.Duration, fn func(old []byte) ([]byte, error)) error {
+	return s.UpdateLimited(ctx, key, ttl, Limit{}, fn)
+}
+
+// UpdateLimited implements SessionStore.
+func (s *RedisStore) UpdateLimited(ctx context.Context, key string, ttl time.Duration, limit Limit, fn func(old []byte) ([]byte, error)) error {
 	if ttl <= 0 {
 		return fmt.Errorf("redis session store: ttl %v is not positive", ttl)
 	}
@@ -92,7 +100,7 @@ func (s *RedisStore) Update(ctx context.Context, key string, ttl time.Duration, 
 	holdKey, stateKey := s.holdKey(key), s.stateKey(key)
 	token := rand.Text()
 
-	old, err := s.acquire(ctx, holdKey, stateKey, token)
+	old, err := s.acquire(ctx, holdKey, stateKey, token, limit)
 	if err != nil {
 		return err
 	}
@@ -124,16 +132,30 @@ func (s *RedisStore) Update(ctx context.Context, key string, ttl time.Duration, 
 }
 
 // acquire sets the hold on the session to token and returns the session's
-// state, retrying with backoff while somebody else holds it.
-func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token string) ([]byte, error) {
+// state, retrying with backoff while somebody else holds it. The first
+// attempt also counts the hop against limit: over it, acquire lets go of a
+// hold it took and returns ErrRateLimited without waiting.
+func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token string, limit Limit) ([]byte, error) {
+	// A limiter of another kind, or on another client, is asked on its own.
+	rl, ok := limit.Limiter.(*RedisRateLimiter)
+	if !limit.off() && (!ok || rl.client != s.client) {
+		if !limit.allow(ctx) {
+			return nil, ErrRateLimited
+		}
+		limit = Limit{}
+	}
 	backoff := redisMinBackoff
 	busy := false
 	for {
 		var setNX *redis.BoolCmd
 		var get *redis.StringCmd
+		var allowed func() (bool, error)
 		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			setNX = p.SetNX(ctx, holdKey, token, s.lockTTL)
 			get = p.Get(ctx, stateKey)
+			if !limit.off() {
+				allowed = rl.queue(ctx, p, limit.Phone, limit.PerMinute)
+			}
 			return nil
 		})
 		if err := setNX.Err(); err != nil {
@@ -143,6 +165,15 @@ func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token strin
 				return nil, ErrSessionBusy
 			}
 			return nil, fmt.Errorf("redis session store: take hold: %w", err)
+		}
+		if allowed != nil {
+			if !limit.judge(allowed()) {
+				if setNX.Val() {
+					s.release(ctx, holdKey, token)
+				}
+				return nil, ErrRateLimited
+			}
+			limit = Limit{} // counted once, however long the wait
 		}
 		if setNX.Val() {
 			old, err := get.Bytes()
@@ -156,6 +187,9 @@ func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token strin
 			return old, nil
 		}
 
+		if !busy && !extend(ctx) { // the handler answered already: stop here
+			return nil, ErrSessionBusy
+		}
 		busy = true
 		timer := time.NewTimer(backoff/2 + mathrand.N(backoff/2))
 		select {

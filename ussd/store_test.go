@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,12 +43,100 @@ func TestMemoryStore(t *testing.T) {
 		t.Cleanup(func() { require.NoError(t, s.Close()) })
 		return s
 	})
+	testLimitedUpdates(t, func(t *testing.T) (ussd.SessionStore, ussd.RateLimiter) {
+		s := ussd.NewMemoryStore(noLapse)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		return s, ussd.NewMemoryRateLimiter()
+	})
 }
 
 func TestRedisStore(t *testing.T) {
 	testSessionStore(t, func(t *testing.T, lockTTL time.Duration) ussd.SessionStore {
 		s, _, _ := newRedisStore(t, lockTTL)
 		return s
+	})
+	testLimitedUpdates(t, func(t *testing.T) (ussd.SessionStore, ussd.RateLimiter) {
+		s, client, prefix := newRedisStore(t, noLapse)
+		return s, ussd.NewRedisRateLimiter(client, prefix)
+	})
+}
+
+// errLimiter is a rate limiter whose counter is unreachable.
+type errLimiter struct{}
+
+func (errLimiter) Allow(context.Context, string, int) (bool, error) { return false, errBoom }
+
+// testLimitedUpdates is the contract of SessionStore.UpdateLimited, run with
+// the limiter that goes with the store (for Redis, the one whose count rides
+// in the store's own pipeline).
+func testLimitedUpdates(t *testing.T, newStore func(t *testing.T) (ussd.SessionStore, ussd.RateLimiter)) {
+	const phone = "+6281234567890"
+	t.Run("limited: hops over the limit are refused without fn", func(t *testing.T) {
+		s, l := newStore(t)
+		ctx := t.Context()
+		limit := ussd.Limit{Limiter: l, Phone: phone, PerMinute: 3}
+		for i := range 3 {
+			require.NoError(t, s.UpdateLimited(ctx, "k", longTTL, limit, increment), "hop %d", i+1)
+		}
+		called := false
+		err := s.UpdateLimited(ctx, "k", longTTL, limit, func(old []byte) ([]byte, error) {
+			called = true
+			return increment(old)
+		})
+		require.ErrorIs(t, err, ussd.ErrRateLimited)
+		assert.False(t, called, "fn ran for a hop over the limit")
+		assertState(t, s, "k", "3")
+		// The refused hop let go of the session at once.
+		require.NoError(t, updateWithin(s, "k", waitBusy, increment))
+		assertState(t, s, "k", "4")
+
+		other := ussd.Limit{Limiter: l, Phone: "+6281234567891", PerMinute: 3}
+		require.NoError(t, s.UpdateLimited(ctx, "k2", longTTL, other, increment), "another phone has its own count")
+		require.NoError(t, s.UpdateLimited(ctx, "k", longTTL, ussd.Limit{Limiter: l, Phone: phone}, increment), "no limit: PerMinute 0")
+		require.NoError(t, s.UpdateLimited(ctx, "k", longTTL, ussd.Limit{Phone: phone, PerMinute: 1}, increment), "no limit: no limiter")
+	})
+
+	t.Run("limited: a busy session over the limit is refused without waiting", func(t *testing.T) {
+		s, l := newStore(t)
+		limit := ussd.Limit{Limiter: l, Phone: phone, PerMinute: 1}
+		require.NoError(t, s.UpdateLimited(t.Context(), "k", longTTL, limit, increment))
+		h := startHold(t, s, "k", "held")
+		ctx, cancel := context.WithTimeout(t.Context(), eventually)
+		defer cancel()
+		require.ErrorIs(t, s.UpdateLimited(ctx, "k", longTTL, limit, increment), ussd.ErrRateLimited)
+		require.NoError(t, ctx.Err(), "the refused hop waited for the session")
+		require.NoError(t, h.finish())
+		assertState(t, s, "k", "held")
+	})
+
+	t.Run("limited: a hop that waits for its session is counted once", func(t *testing.T) {
+		s, l := newStore(t)
+		limit := ussd.Limit{Limiter: l, Phone: phone, PerMinute: 2}
+		h := startHold(t, s, "k", "1")
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), eventually)
+			defer cancel()
+			done <- s.UpdateLimited(ctx, "k", longTTL, limit, increment)
+		}()
+		time.Sleep(100 * time.Millisecond) // it tries the hold a few times meanwhile
+		require.NoError(t, h.finish())
+		require.NoError(t, <-done)
+		require.NoError(t, s.UpdateLimited(t.Context(), "k", longTTL, limit, increment), "the second hop of the minute")
+		require.ErrorIs(t, s.UpdateLimited(t.Context(), "k", longTTL, limit, increment), ussd.ErrRateLimited)
+		assertState(t, s, "k", "3")
+	})
+
+	t.Run("limited: a failing limiter lets hops through and says why", func(t *testing.T) {
+		s, _ := newStore(t)
+		var heard []error
+		limit := ussd.Limit{Limiter: errLimiter{}, Phone: phone, PerMinute: 1, Unavailable: func(err error) { heard = append(heard, err) }}
+		for range 3 {
+			require.NoError(t, s.UpdateLimited(t.Context(), "k", longTTL, limit, increment))
+		}
+		assertState(t, s, "k", "3")
+		require.Len(t, heard, 3)
+		assert.ErrorIs(t, heard[0], errBoom)
 	})
 }
 
@@ -406,34 +493,48 @@ func TestRedisStoreInstancesShareHolds(t *testing.T) {
 
 func TestRedisStoreRoundTrips(t *testing.T) {
 	client, prefix := ussdtest.Redis(t)
-	hook := &countingHook{}
+	hook := &ussdtest.RoundTrips{}
 	client.AddHook(hook)
 	s := ussd.NewRedisStore(client, prefix, noLapse)
+	limiter := ussd.NewRedisRateLimiter(client, prefix)
 	ctx := t.Context()
 
 	// Warm up: the scripts get loaded into Redis.
 	require.NoError(t, s.Update(ctx, "k", longTTL, increment))
 	require.ErrorIs(t, s.Update(ctx, "k", longTTL, fail), errBoom)
 
+	limit := ussd.Limit{Limiter: limiter, Phone: "+6281234567890", PerMinute: 1}
 	for _, tc := range []struct {
 		name string
 		do   func() error
-		want int64
+		want []string
 	}{
-		{"update", func() error { return s.Update(ctx, "k", longTTL, increment) }, 2},
-		{"update deleting", func() error { return s.Update(ctx, "k", longTTL, put(nil)) }, 2},
+		{"update", func() error { return s.Update(ctx, "k", longTTL, increment) },
+			[]string{"pipeline(set get)", "evalsha"}},
+		{"update deleting", func() error { return s.Update(ctx, "k", longTTL, put(nil)) },
+			[]string{"pipeline(set get)", "evalsha"}},
 		{"update whose fn fails", func() error {
 			if err := s.Update(ctx, "k", longTTL, fail); !errors.Is(err, errBoom) {
 				return fmt.Errorf("got %v; want %v", err, errBoom)
 			}
 			return nil
-		}, 2},
-		{"get", func() error { _, err := s.Get(ctx, "k"); return err }, 1},
-		{"delete", func() error { return s.Delete(ctx, "k") }, 1},
+		}, []string{"pipeline(set get)", "evalsha"}},
+		{"limited update", func() error { return s.UpdateLimited(ctx, "k", longTTL, limit, increment) },
+			[]string{"pipeline(set get incr expire)", "evalsha"}},
+		{"limited update over the limit", func() error {
+			if err := s.UpdateLimited(ctx, "k", longTTL, limit, increment); !errors.Is(err, ussd.ErrRateLimited) {
+				return fmt.Errorf("got %v; want %v", err, ussd.ErrRateLimited)
+			}
+			return nil
+		}, []string{"pipeline(set get incr expire)", "evalsha"}},
+		{"get", func() error { _, err := s.Get(ctx, "k"); return err }, []string{"get"}},
+		{"delete", func() error { return s.Delete(ctx, "k") }, []string{"del"}},
+		{"rate limiter on its own", func() error { _, err := limiter.Allow(ctx, "+6281234567891", 5); return err },
+			[]string{"pipeline(incr expire)"}},
 	} {
-		hook.n.Store(0)
+		hook.Reset()
 		require.NoError(t, tc.do(), tc.name)
-		assert.Equal(t, tc.want, hook.n.Load(), "round trips of %s", tc.name)
+		assert.Equal(t, tc.want, hook.Trips(), "round trips of %s", tc.name)
 	}
 }
 
@@ -567,27 +668,4 @@ func (h *held) finish() error {
 		close(h.done)
 	}
 	return err
-}
-
-// countingHook counts round trips to Redis: each command or pipeline is one.
-type countingHook struct{ n atomic.Int64 }
-
-func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return next(ctx, network, addr)
-	}
-}
-
-func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
 }
