@@ -52,7 +52,7 @@ type app struct {
 
 func openDB(ctx context.Context, cfg config.Config) (*ledger.DB, error) {
 	if cfg.Postgres() {
-		return ledger.OpenPostgres(ctx, cfg.DatabaseURL)
+		return ledger.OpenPostgres(ctx, postgresDSN(cfg.DatabaseURL))
 	}
 	return ledger.OpenSQLite(ctx, cfg.SQLitePath())
 }
@@ -108,7 +108,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate b
 	var rc redis.UniversalClient
 	var sessions ussd.SessionStore
 	if cfg.RedisEnabled() {
-		opts, err := redis.ParseURL(cfg.RedisURL)
+		opts, err := redisOptions(cfg.RedisURL)
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("LUMBUNG_REDIS_URL: %w", err)
@@ -157,7 +157,7 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, books: ledger.New(db, nil), registry: prometheus.NewRegistry(),
 		limiter: limiter}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a.engine = menus.NewEngine(a.dir, a.books, a.log)
+	a.engine = menus.NewEngine(a.dir, waitForWrites{a.books}, a.log)
 	if err := a.wireSMS(key, a.engine); err != nil {
 		return nil, err
 	}
@@ -191,6 +191,7 @@ func (a *app) routes() *echo.Echo {
 		Metrics:     ussd.NewMetrics(a.registry),
 		Log:         a.log,
 		HopDeadline: a.cfg.USSDHopDeadline,
+		Budget:      hopBudget(a.cfg.USSDHopDeadline),
 		Limiter:     a.limiter,
 		RateLimit:   a.cfg.USSDRateLimit,
 	}
@@ -200,19 +201,23 @@ func (a *app) routes() *echo.Echo {
 	return e
 }
 
-// ready reports whether the database and the session store answer.
+// ready reports whether the database and the session store answer, each
+// probed at once and given readyTimeout: "ok", "unreachable" or "timeout".
 func (a *app) ready(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
-	status := map[string]string{"database": "ok", "sessions": "ok"}
+	ctx := c.Request().Context()
+	db, sessions := make(chan error, 1), make(chan error, 1)
+	go func() { db <- probe(ctx, a.db.PingContext) }()
+	go func() { sessions <- probe(ctx, a.sessions.Ping) }()
+	dbErr, sessErr := <-db, <-sessions
+	status := map[string]string{"database": readiness(dbErr), "sessions": readiness(sessErr)}
 	code := http.StatusOK
-	if err := a.db.PingContext(ctx); err != nil {
-		status["database"], code = "unreachable", http.StatusServiceUnavailable
-		a.log.Warn("readiness: database", "err", err)
+	if dbErr != nil {
+		code = http.StatusServiceUnavailable
+		a.log.Warn("readiness: database", "err", dbErr)
 	}
-	if err := a.sessions.Ping(ctx); err != nil {
-		status["sessions"], code = "unreachable", http.StatusServiceUnavailable
-		a.log.Warn("readiness: session store", "err", err)
+	if sessErr != nil {
+		code = http.StatusServiceUnavailable
+		a.log.Warn("readiness: session store", "err", sessErr)
 	}
 	return c.JSON(code, status)
 }

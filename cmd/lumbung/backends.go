@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lumbung-id/lumbung/ledger"
+	"github.com/lumbung-id/lumbung/menus"
+	"github.com/lumbung-id/lumbung/ussd"
+)
+
+// How lumbung talks to PostgreSQL and Redis so that an outage is answered
+// fast: a member whose hop cannot reach a backend gets the polite END well
+// within a second, not at the end of LUMBUNG_USSD_HOP_DEADLINE, and
+// everything comes back by itself when the backend does.
+
+// redisTimeout bounds every dial, read and write of Redis, and the wait for
+// a free connection. A hop costs two round trips of well under a
+// millisecond; a Redis that takes this long is not answering.
+const redisTimeout = 300 * time.Millisecond
+
+// redisOptions parses LUMBUNG_REDIS_URL and sets the timeouts the URL leaves
+// unset: one dial attempt per command and one retry (on a fresh connection,
+// for a connection Redis dropped while idle), every wait bounded by
+// redisTimeout and by the caller's context.
+func redisOptions(rawURL string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []*time.Duration{&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout} {
+		if *d == 0 {
+			*d = redisTimeout
+		}
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = 1
+	}
+	if opts.DialerRetries == 0 {
+		opts.DialerRetries = 1
+	}
+	opts.ContextTimeoutEnabled = true
+	return opts, nil
+}
+
+// postgresDSN adds connect_timeout=1 (lib/pq counts it in whole seconds) to
+// LUMBUNG_DATABASE_URL unless it sets one: without it, a server that accepts
+// the TCP connection but never answers the start-up keeps the new
+// connection waiting for ever.
+func postgresDSN(dsn string) string {
+	if strings.Contains(dsn, "connect_timeout") {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("connect_timeout", "1")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return strings.TrimSpace(dsn) + " connect_timeout=1" // key=value form
+}
+
+// hopBudget is how long a USSD hop waits on PostgreSQL and Redis before it
+// answers the polite END: a sixth of LUMBUNG_USSD_HOP_DEADLINE (830 ms at
+// the default 5 s), so that an outage is answered well within a second while
+// a slow posting still gets the whole deadline (see ussd.Handler.Budget).
+func hopBudget(deadline time.Duration) time.Duration { return deadline / 6 }
+
+// readyTimeout bounds each /readyz probe: a backend that does not answer
+// within it is reported as timing out.
+const readyTimeout = 500 * time.Millisecond
+
+// probe runs ping with a readyTimeout deadline and stops waiting for it at
+// the deadline even if ping does not return (lib/pq waits for a server that
+// accepted a query and went silent however its context ends).
+func probe(ctx context.Context, ping func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ping(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// readiness names a probe's outcome for /readyz.
+func readiness(err error) string {
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	default:
+		return "unreachable"
+	}
+}
+
+// waitForWrites tells the USSD handler when a hop is about to post, so that
+// the hop waits for the posting's outcome (up to LUMBUNG_USSD_HOP_DEADLINE)
+// instead of answering at its backend budget: a member is not told
+// "gangguan" about money that then moved. A hop already answered posts
+// nothing (ussd.ErrHopAnswered); its retry posts under the same
+// idempotency key, once.
+type waitForWrites struct{ menus.Books }
+
+func (b waitForWrites) Repay(ctx context.Context, r ledger.Repayment) (ledger.RepaymentResult, error) {
+	if err := ussd.BeginWrite(ctx); err != nil {
+		return ledger.RepaymentResult{}, err
+	}
+	return b.Books.Repay(ctx, r)
+}
+
+func (b waitForWrites) CreateDepositCode(ctx context.Context, r ledger.DepositCodeRequest) (ledger.DepositCode, error) {
+	if err := ussd.BeginWrite(ctx); err != nil {
+		return ledger.DepositCode{}, err
+	}
+	return b.Books.CreateDepositCode(ctx, r)
+}
+
+func (b waitForWrites) ConfirmDepositCode(ctx context.Context, coopID, staffID int64, code string, actor string) (ledger.Receipt, error) {
+	if err := ussd.BeginWrite(ctx); err != nil {
+		return ledger.Receipt{}, err
+	}
+	return b.Books.ConfirmDepositCode(ctx, coopID, staffID, code, actor)
+}
+
+func (b waitForWrites) DepositCash(ctx context.Context, d ledger.CashDeposit) (ledger.Receipt, error) {
+	if err := ussd.BeginWrite(ctx); err != nil {
+		return ledger.Receipt{}, err
+	}
+	return b.Books.DepositCash(ctx, d)
+}
