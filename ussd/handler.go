@@ -36,10 +36,23 @@ type Handler struct {
 	// up to HopDeadline instead: a member is not told "gangguan" about a
 	// posting that then goes through.
 	Budget time.Duration
+	// Backends, when set, is asked before each hop whether a backend is
+	// known to be down (the hop then gets the polite END at once instead
+	// of waiting on it) and told of each hop that failed or gave up.
+	Backends Backends
 	// Limiter and RateLimit cap hops per phone per minute
 	// (LUMBUNG_USSD_RATE_LIMIT; 0 or a nil Limiter turns it off).
 	Limiter   RateLimiter
 	RateLimit int
+}
+
+// Backends watches what hops need: the database and the session store.
+type Backends interface {
+	// Down reports whether a backend is known to be down right now.
+	Down() bool
+	// Suspect says that a hop failed or gave up waiting: a backend may be
+	// down, worth a look.
+	Suspect()
 }
 
 // Register adds the routes of each adapter to g (the /ussd group):
@@ -85,12 +98,13 @@ func (h *Handler) atEvents(c echo.Context) error {
 
 // Outcomes the handler adds to the engine's.
 const (
-	outcomeDuplicate  = "duplicate"
-	outcomeExpired    = "expired"
-	outcomeBusy       = "busy"
-	outcomeBadRequest = "bad_request"
-	outcomeLimited    = "rate_limited"
-	outcomeTimeout    = "timeout"
+	outcomeDuplicate   = "duplicate"
+	outcomeExpired     = "expired"
+	outcomeBusy        = "busy"
+	outcomeBadRequest  = "bad_request"
+	outcomeLimited     = "rate_limited"
+	outcomeTimeout     = "timeout"     // gave up waiting on a backend
+	outcomeUnavailable = "unavailable" // a backend was known to be down
 )
 
 func (h *Handler) hop(a Adapter) echo.HandlerFunc {
@@ -108,7 +122,15 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), h.HopDeadline)
 		defer cancel()
-		ans := h.answer(ctx, req)
+		var ans hopAnswer
+		if h.Backends != nil && h.Backends.Down() {
+			ans = hopAnswer{menus.Failure("id"), "", outcomeUnavailable}
+		} else {
+			ans = h.answer(ctx, req)
+			if h.Backends != nil && (ans.outcome == outcomeTimeout || ans.outcome == string(menus.OutcomeError)) {
+				h.Backends.Suspect()
+			}
+		}
 		if err := a.Write(c.Response(), Reply{Text: ans.reply.Text, End: ans.reply.End}); err != nil {
 			h.Log.Warn("write ussd reply", "provider", a.Name(), "err", err)
 		}

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -139,4 +142,96 @@ func (b waitForWrites) DepositCash(ctx context.Context, d ledger.CashDeposit) (l
 		return ledger.Receipt{}, err
 	}
 	return b.Books.DepositCash(ctx, d)
+}
+
+// rewatchEvery is how often, while a backend is down, a hop starts another
+// look at it (in the background: the hop does not wait for it).
+const rewatchEvery = 250 * time.Millisecond
+
+// backendWatch knows whether PostgreSQL or Redis is down, from probes that
+// /readyz runs and that the USSD handler starts when a hop fails or gives
+// up (ussd.Backends). While one is down, hops get the polite END at once
+// rather than each waiting out its budget; a look every rewatchEvery, started
+// by the hops themselves, notices the backend is back. Nothing runs while
+// both are up and no hop fails.
+type backendWatch struct {
+	log    *slog.Logger
+	probes map[string]func(context.Context) error // by /readyz name
+
+	down    atomic.Bool
+	mu      sync.Mutex
+	looking bool      // a background look is running
+	looked  time.Time // when the last look ended
+}
+
+func newBackendWatch(log *slog.Logger, probes map[string]func(context.Context) error) *backendWatch {
+	return &backendWatch{log: log, probes: probes}
+}
+
+// Down implements ussd.Backends.
+func (w *backendWatch) Down() bool {
+	if !w.down.Load() {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if time.Since(w.looked) >= rewatchEvery {
+		w.lookLocked()
+	}
+	return true
+}
+
+// Suspect implements ussd.Backends.
+func (w *backendWatch) Suspect() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lookLocked()
+}
+
+// lookLocked starts a background look unless one is running. w.mu must be held.
+func (w *backendWatch) lookLocked() {
+	if w.looking {
+		return
+	}
+	w.looking = true
+	go func() {
+		w.record(w.check(context.Background()))
+		w.mu.Lock()
+		w.looking, w.looked = false, time.Now()
+		w.mu.Unlock()
+	}()
+}
+
+// check probes every backend at once; each gets readyTimeout.
+func (w *backendWatch) check(ctx context.Context) map[string]error {
+	type result struct {
+		name string
+		err  error
+	}
+	results := make(chan result, len(w.probes))
+	for name, ping := range w.probes {
+		go func() { results <- result{name, probe(ctx, ping)} }()
+	}
+	errs := make(map[string]error, len(w.probes))
+	for range w.probes {
+		r := <-results
+		errs[r.name] = r.err
+	}
+	return errs
+}
+
+// record takes what a check found, logging when a backend goes or comes back.
+func (w *backendWatch) record(errs map[string]error) {
+	down := false
+	for name, err := range errs {
+		if err != nil {
+			down = true
+			if !w.down.Load() {
+				w.log.Error("backend down: USSD hops get the polite END at once until it is back", "backend", name, "err", err)
+			}
+		}
+	}
+	if w.down.Swap(down) && !down {
+		w.log.Info("backends back: USSD hops are served again")
+	}
 }

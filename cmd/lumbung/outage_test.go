@@ -95,6 +95,16 @@ func (env *outageEnv) readyz(t *testing.T) (int, map[string]string) {
 	return resp.StatusCode, status
 }
 
+func (env *outageEnv) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := env.srv.Client().Get(env.srv.URL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
 func TestOutagesAnsweredFast(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -146,6 +156,14 @@ func TestOutagesAnsweredFast(t *testing.T) {
 			timed(t, "/readyz", func() bool { code, status = env.readyz(t); return true })
 			assert.Equal(t, http.StatusServiceUnavailable, code)
 			assert.Equal(t, tc.want, status[tc.backend], "%v", status)
+			// Known down: a hop is answered without waiting on it.
+			s = timed(t, "a first hop with the backend known down", func() ussdtest.Screen {
+				s, err := env.phone("081234567891").Dial(ctx)
+				require.NoError(t, err)
+				return s
+			})
+			assert.Equal(t, ussdtest.Screen{End: true, Text: failureText}, s)
+			assert.Contains(t, env.metrics(t), `lumbung_ussd_hops_total{outcome="unavailable",provider="africastalking",screen=""}`)
 
 			// The backend is back: lumbung is, without a restart.
 			require.NoError(t, tc.proxy(env).Pass())

@@ -46,6 +46,7 @@ type app struct {
 	engine   *menus.Engine
 	sms      *smsParts
 	echo     *echo.Echo
+	watch    *backendWatch // is PostgreSQL or Redis down (/readyz, USSD hops)
 
 	senderWorkers int // outbox senders in this process; 0 = senderWorkers
 }
@@ -157,6 +158,7 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, books: ledger.New(db, nil), registry: prometheus.NewRegistry(),
 		limiter: limiter}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.watch = newBackendWatch(log, map[string]func(context.Context) error{"database": db.PingContext, "sessions": sessions.Ping})
 	a.engine = menus.NewEngine(a.dir, waitForWrites{a.books}, a.log)
 	if err := a.wireSMS(key, a.engine); err != nil {
 		return nil, err
@@ -192,6 +194,7 @@ func (a *app) routes() *echo.Echo {
 		Log:         a.log,
 		HopDeadline: a.cfg.USSDHopDeadline,
 		Budget:      hopBudget(a.cfg.USSDHopDeadline),
+		Backends:    a.watch,
 		Limiter:     a.limiter,
 		RateLimit:   a.cfg.USSDRateLimit,
 	}
@@ -203,21 +206,18 @@ func (a *app) routes() *echo.Echo {
 
 // ready reports whether the database and the session store answer, each
 // probed at once and given readyTimeout: "ok", "unreachable" or "timeout".
+// What it finds is what USSD hops go by until the next look.
 func (a *app) ready(c echo.Context) error {
-	ctx := c.Request().Context()
-	db, sessions := make(chan error, 1), make(chan error, 1)
-	go func() { db <- probe(ctx, a.db.PingContext) }()
-	go func() { sessions <- probe(ctx, a.sessions.Ping) }()
-	dbErr, sessErr := <-db, <-sessions
-	status := map[string]string{"database": readiness(dbErr), "sessions": readiness(sessErr)}
+	errs := a.watch.check(c.Request().Context())
+	a.watch.record(errs)
+	status := map[string]string{}
 	code := http.StatusOK
-	if dbErr != nil {
-		code = http.StatusServiceUnavailable
-		a.log.Warn("readiness: database", "err", dbErr)
-	}
-	if sessErr != nil {
-		code = http.StatusServiceUnavailable
-		a.log.Warn("readiness: session store", "err", sessErr)
+	for name, err := range errs {
+		status[name] = readiness(err)
+		if err != nil {
+			code = http.StatusServiceUnavailable
+			a.log.Warn("readiness: "+name, "err", err)
+		}
 	}
 	return c.JSON(code, status)
 }
