@@ -155,6 +155,7 @@ type hopAnswer struct {
 // nothing. A hop past its budget that is writing, or waiting for its
 // session's other hop, gets until the hop deadline.
 func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
+	start := time.Now()
 	budget := h.Budget
 	if budget <= 0 || budget > h.HopDeadline {
 		budget = h.HopDeadline
@@ -175,7 +176,13 @@ func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
 		return a
 	case <-timer.C:
 	}
-	if !g.giveUp() {
+	select {
+	case a := <-done: // finished right at the budget
+		return a
+	default:
+	}
+	extended := !g.giveUp()
+	if extended {
 		select {
 		case a := <-done:
 			return a
@@ -192,7 +199,14 @@ func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
 		}
 	}
 	cancel()
-	h.Log.Warn("ussd hop gave up waiting for its backends", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN), "waited_ms", budget.Milliseconds())
+	log := []any{"provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN), "waited_ms", time.Since(start).Milliseconds()}
+	if extended {
+		// Cancelled, the write rolls back unless its commit was already
+		// on the way; a retry of the hop posts under the same key, once.
+		h.Log.Error("ussd hop ran out of time while writing or waiting for its session", log...)
+	} else {
+		h.Log.Warn("ussd hop gave up waiting for its backends", log...)
+	}
 	return hopAnswer{menus.Failure("id"), "", outcomeTimeout}
 }
 

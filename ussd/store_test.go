@@ -549,6 +549,36 @@ func BenchmarkRedisStoreUpdate(b *testing.B) {
 	benchmarkUpdate(b, ussd.NewRedisStore(client, prefix, 10*time.Second))
 }
 
+// BenchmarkRedisStoreLimitedHop is one rate-limited hop's Redis work, the
+// limiter asked on its own round trip before the update (as before
+// UpdateLimited) beside the count riding in the update's first pipeline:
+//
+//	go test ./ussd -run '^$' -bench RedisStoreLimitedHop -benchtime 2s
+func BenchmarkRedisStoreLimitedHop(b *testing.B) {
+	client, prefix := ussdtest.Redis(b)
+	s := ussd.NewRedisStore(client, prefix, 10*time.Second)
+	l := ussd.NewRedisRateLimiter(client, prefix)
+	ctx := context.Background()
+	b.Run("limiter-apart", func(b *testing.B) {
+		for b.Loop() {
+			if ok, err := l.Allow(ctx, "+6281234567890", 1<<30); err != nil || !ok {
+				b.Fatal(ok, err)
+			}
+			if err := s.Update(ctx, "apart", time.Minute, increment); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("limiter-in-pipeline", func(b *testing.B) {
+		limit := ussd.Limit{Limiter: l, Phone: "+6281234567891", PerMinute: 1 << 30}
+		for b.Loop() {
+			if err := s.UpdateLimited(ctx, "together", time.Minute, limit, increment); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // benchmarkUpdate runs hops of distinct sessions in parallel.
 func benchmarkUpdate(b *testing.B, s ussd.SessionStore) {
 	var sessions atomic.Int64
