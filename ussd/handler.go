@@ -36,6 +36,13 @@ type Handler struct {
 	// up to HopDeadline instead: a member is not told "gangguan" about a
 	// posting that then goes through.
 	Budget time.Duration
+	// Detach runs each hop on a worker goroutine, so that the hop is
+	// answered at its budget even when a backend call does not heed its
+	// context (lib/pq waiting on a PostgreSQL server that went silent).
+	// Without it the hop runs on the request's goroutine and its budget
+	// cancels its context, which the in-process store, SQLite and go-redis
+	// heed; that saves a goroutine hand-off per hop.
+	Detach bool
 	// Backends, when set, is asked before each hop whether a backend is
 	// known to be down (the hop then gets the polite END at once instead
 	// of waiting on it) and told of each hop that failed or gave up.
@@ -44,6 +51,43 @@ type Handler struct {
 	// (LUMBUNG_USSD_RATE_LIMIT; 0 or a nil Limiter turns it off).
 	Limiter   RateLimiter
 	RateLimit int
+
+	workers hopWorkers
+}
+
+// hopWorkers run hops on goroutines that stay for the next hop a while: a
+// fresh goroutine would grow its stack anew, hop after hop, to the depth of
+// the engine and the database driver (tens of microseconds on SQLite).
+type hopWorkers struct {
+	once  sync.Once
+	tasks chan func() // unbuffered: a send succeeds when a worker is idle
+}
+
+// workerIdle is how long a hop worker waits for the next hop before it ends.
+const workerIdle = 10 * time.Second
+
+func (w *hopWorkers) run(f func()) {
+	w.once.Do(func() { w.tasks = make(chan func()) })
+	select {
+	case w.tasks <- f:
+	default:
+		go w.work(f)
+	}
+}
+
+func (w *hopWorkers) work(f func()) {
+	f()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case f := <-w.tasks:
+			f()
+			idle.Reset(workerIdle)
+		case <-idle.C:
+			return
+		}
+	}
 }
 
 // Backends watches what hops need: the database and the session store.
@@ -148,12 +192,12 @@ type hopAnswer struct {
 }
 
 // answer runs the hop and returns its answer, or the polite END once the
-// budget is spent. The hop then goes on without a listener: its context is
-// cancelled, so whatever honours it stops, and a driver call stuck on a
-// backend that does not answer ends when the connection does; the session
-// hold it may keep lapses by itself, and a commit after the lapse stores
-// nothing. A hop past its budget that is writing, or waiting for its
-// session's other hop, gets until the hop deadline.
+// budget is spent: the hop's context is then cancelled, so whatever heeds it
+// stops. A detached hop is not waited for: a driver call stuck on a backend
+// that does not answer ends when the connection does; the session hold it
+// may keep lapses by itself, and a commit after the lapse stores nothing.
+// A hop past its budget that is writing, or waiting for its session's other
+// hop, gets until the hop deadline.
 func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
 	start := time.Now()
 	budget := h.Budget
@@ -161,14 +205,30 @@ func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
 		budget = h.HopDeadline
 	}
 	work, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g := &hopGate{}
 	work = context.WithValue(work, hopGateKey{}, g)
+	if !h.Detach {
+		budgetSpent := time.AfterFunc(budget, func() {
+			if g.giveUp() {
+				cancel()
+			}
+		})
+		reply, screen, outcome := h.run(work, req)
+		budgetSpent.Stop()
+		if g.gaveUpOnHop() {
+			h.Log.Warn("ussd hop gave up waiting for its backends", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN),
+				"waited_ms", time.Since(start).Milliseconds())
+			return hopAnswer{menus.Failure("id"), "", outcomeTimeout}
+		}
+		return hopAnswer{reply, screen, outcome}
+	}
 	done := make(chan hopAnswer, 1)
-	go func() {
+	h.workers.run(func() {
 		defer cancel()
 		reply, screen, outcome := h.run(work, req)
 		done <- hopAnswer{reply, screen, outcome}
-	}()
+	})
 	timer := time.NewTimer(budget)
 	defer timer.Stop()
 	select {
@@ -234,6 +294,13 @@ func (g *hopGate) giveUp() bool {
 	}
 	g.gaveUp = true
 	return true
+}
+
+// gaveUpOnHop reports whether the handler gave up on the hop.
+func (g *hopGate) gaveUpOnHop() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.gaveUp
 }
 
 // extend asks that the hop of ctx wait up to its deadline rather than its

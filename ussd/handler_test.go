@@ -3,6 +3,7 @@ package ussd_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -110,16 +111,16 @@ func (noBooks) Location(context.Context, int64) (*time.Location, error) { return
 
 func serve(t *testing.T, dir menus.Directory, deadline time.Duration) (*httptest.Server, *syncBuffer) {
 	t.Helper()
-	return serveWithBudget(t, dir, deadline, 0)
+	return serveWithBudget(t, dir, deadline, 0, false)
 }
 
-func serveWithBudget(t *testing.T, dir menus.Directory, deadline, budget time.Duration) (*httptest.Server, *syncBuffer) {
+func serveWithBudget(t *testing.T, dir menus.Directory, deadline, budget time.Duration, detach bool) (*httptest.Server, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	h := &ussd.Handler{
 		Engine: menus.NewEngine(dir, noBooks{}, log), Sessions: ussd.NewMemoryStore(time.Second),
-		Metrics: ussd.NewMetrics(prometheus.NewRegistry()), Log: log, HopDeadline: deadline, Budget: budget,
+		Metrics: ussd.NewMetrics(prometheus.NewRegistry()), Log: log, HopDeadline: deadline, Budget: budget, Detach: detach,
 	}
 	e := echo.New()
 	h.Register(e.Group("/ussd"), ussd.AfricasTalking{})
@@ -204,29 +205,60 @@ func (d stuckDirectory) CooperativesForCode(ctx context.Context, code string) ([
 }
 
 func TestHandlerGivesUpAtItsBudget(t *testing.T) {
-	dir := stuckDirectory{after: make(chan error, 1)}
-	srv, logs := serveWithBudget(t, dir, time.Minute, 100*time.Millisecond)
-	start := time.Now()
-	code, body := hop(t, srv, "")
-	assert.Equal(t, http.StatusOK, code)
-	assert.Equal(t, "END Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", body)
-	assert.Less(t, time.Since(start), 30*time.Second, "the hop waited for its deadline, not its budget")
-	select {
-	case err := <-dir.after:
-		require.ErrorIs(t, err, ussd.ErrHopAnswered, "a write may not start once the hop was answered")
-	case <-time.After(10 * time.Second):
-		t.Fatal("the hop's work was not cancelled when the handler gave up on it")
+	for _, detach := range []bool{false, true} {
+		t.Run(map[bool]string{false: "on the request goroutine", true: "detached"}[detach], func(t *testing.T) {
+			dir := stuckDirectory{after: make(chan error, 1)}
+			srv, logs := serveWithBudget(t, dir, time.Minute, 100*time.Millisecond, detach)
+			start := time.Now()
+			code, body := hop(t, srv, "")
+			assert.Equal(t, http.StatusOK, code)
+			assert.Equal(t, "END Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", body)
+			assert.Less(t, time.Since(start), 30*time.Second, "the hop waited for its deadline, not its budget")
+			select {
+			case err := <-dir.after:
+				require.ErrorIs(t, err, ussd.ErrHopAnswered, "a write may not start once the hop was answered")
+			case <-time.After(10 * time.Second):
+				t.Fatal("the hop's work was not cancelled when the handler gave up on it")
+			}
+			assert.Contains(t, logs.String(), "ussd hop gave up waiting for its backends")
+		})
 	}
-	assert.Contains(t, logs.String(), "ussd hop gave up waiting for its backends")
 }
 
 func TestHandlerWaitsForAWriteUpToItsDeadline(t *testing.T) {
-	const deadline = 500 * time.Millisecond
-	dir := stuckDirectory{write: true, after: make(chan error, 1)}
-	srv, _ := serveWithBudget(t, dir, deadline, 20*time.Millisecond)
+	for _, detach := range []bool{false, true} {
+		t.Run(map[bool]string{false: "on the request goroutine", true: "detached"}[detach], func(t *testing.T) {
+			const deadline = 500 * time.Millisecond
+			dir := stuckDirectory{write: true, after: make(chan error, 1)}
+			srv, _ := serveWithBudget(t, dir, deadline, 20*time.Millisecond, detach)
+			start := time.Now()
+			code, body := hop(t, srv, "")
+			assert.GreaterOrEqual(t, time.Since(start), deadline, "the handler gave up on a hop that was writing before its deadline")
+			assert.Equal(t, http.StatusOK, code)
+			assert.Equal(t, "END Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", body)
+		})
+	}
+}
+
+// deafDirectory hangs on the first hop whatever its context says, as lib/pq
+// does on a PostgreSQL server that went silent, until released.
+type deafDirectory struct {
+	brokenDirectory
+	release chan struct{}
+}
+
+func (d deafDirectory) CooperativesForCode(context.Context, string) ([]members.Cooperative, error) {
+	<-d.release
+	return nil, errors.New("connection reset")
+}
+
+func TestDetachedHandlerAnswersACallThatIgnoresItsContext(t *testing.T) {
+	dir := deafDirectory{release: make(chan struct{})}
+	srv, _ := serveWithBudget(t, dir, time.Minute, 100*time.Millisecond, true)
+	t.Cleanup(func() { close(dir.release) })
 	start := time.Now()
 	code, body := hop(t, srv, "")
-	assert.GreaterOrEqual(t, time.Since(start), deadline, "the handler gave up on a hop that was writing before its deadline")
+	assert.Less(t, time.Since(start), 30*time.Second, "the hop waited for the deaf call")
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "END Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", body)
 }

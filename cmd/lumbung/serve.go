@@ -194,6 +194,7 @@ func (a *app) routes() *echo.Echo {
 		Log:         a.log,
 		HopDeadline: a.cfg.USSDHopDeadline,
 		Budget:      hopBudget(a.cfg.USSDHopDeadline),
+		Detach:      a.db.Dialect == ledger.Postgres, // lib/pq does not heed a context on a silent server
 		Backends:    a.watch,
 		Limiter:     a.limiter,
 		RateLimit:   a.cfg.USSDRateLimit,
