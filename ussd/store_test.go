@@ -421,6 +421,27 @@ func TestRedisStoreKeys(t *testing.T) {
 	assert.Zero(t, n, "hold left behind")
 }
 
+// The count that rides in the hold pipeline fails (its key holds no
+// number): the hop goes through, and the failure is reported.
+func TestRedisStoreCountFailureLetsHopsThrough(t *testing.T) {
+	s, client, prefix := newRedisStore(t, noLapse)
+	ctx := t.Context()
+	const phone = "+6281234567890"
+	window := time.Now().Unix() / 60
+	for _, w := range []int64{window, window + 1} { // the minute may turn meanwhile
+		require.NoError(t, client.Set(ctx, prefix+"rate:{"+phone+"}:"+strconv.FormatInt(w, 10), "not a number", time.Minute).Err())
+	}
+	var heard []error
+	limit := ussd.Limit{Limiter: ussd.NewRedisRateLimiter(client, prefix), Phone: phone, PerMinute: 1,
+		Unavailable: func(err error) { heard = append(heard, err) }}
+	for range 2 {
+		require.NoError(t, s.UpdateLimited(ctx, "k", longTTL, limit, increment))
+	}
+	assertState(t, s, "k", "2")
+	require.Len(t, heard, 2)
+	assert.ErrorContains(t, heard[0], "not an integer")
+}
+
 func TestRedisStoreCrashedInstanceHoldLapses(t *testing.T) {
 	s, client, prefix := newRedisStore(t, noLapse)
 	ctx := t.Context()
