@@ -1,4 +1,4 @@
-package ussd
+package ussd_test
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lumbung-id/lumbung/ussd"
 	"github.com/lumbung-id/lumbung/ussd/ussdtest"
 )
 
-func testRateLimiter(t *testing.T, l RateLimiter, setNow func(time.Time)) {
+func testRateLimiter(t *testing.T, l ussd.RateLimiter, setNow func(time.Time)) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 27, 10, 0, 5, 0, time.UTC)
 	setNow(t0)
@@ -46,19 +47,19 @@ func testRateLimiter(t *testing.T, l RateLimiter, setNow func(time.Time)) {
 }
 
 func TestMemoryRateLimiter(t *testing.T) {
-	l := NewMemoryRateLimiter()
+	l := ussd.NewMemoryRateLimiter()
 	var mu sync.Mutex
 	now := time.Now()
-	l.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	l.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	testRateLimiter(t, l, func(t time.Time) { mu.Lock(); now = t; mu.Unlock() })
 }
 
 func TestRedisRateLimiter(t *testing.T) {
 	client, prefix := ussdtest.Redis(t)
-	l := NewRedisRateLimiter(client, prefix)
+	l := ussd.NewRedisRateLimiter(client, prefix)
 	var mu sync.Mutex
 	now := time.Now()
-	l.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	l.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	testRateLimiter(t, l, func(t time.Time) { mu.Lock(); now = t; mu.Unlock() })
 	keys, err := client.Keys(context.Background(), prefix+"rate:*").Result()
 	require.NoError(t, err)
