@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/lumbung-id/lumbung/ussd/ussdtest"
+	"github.com/lumbung-id/lumbung/ussd/handset"
 )
 
 // cmdPhone is a terminal handset: it dials a running lumbung and shows each
@@ -34,11 +34,11 @@ func cmdPhone(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		return errors.New("--msisdn is required (e.g. --msisdn 081234567890)")
 	}
 	switch *provider {
-	case ussdtest.AfricasTalking, ussdtest.Hubtel, ussdtest.Freeflow:
+	case handset.ProviderAfricasTalking, handset.ProviderHubtel, handset.ProviderFreeflow:
 	default:
 		return fmt.Errorf("--provider %q: want africastalking, hubtel or freeflow", *provider)
 	}
-	p := ussdtest.NewPhone(*url, *msisdn, *code)
+	p := handset.NewPhone(*url, *msisdn, *code)
 	p.Provider = *provider
 	p.Client = &http.Client{Timeout: 20 * time.Second}
 	p.Token = *token
@@ -67,7 +67,7 @@ func cmdPhone(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	}
 }
 
-func show(w io.Writer, s ussdtest.Screen) {
+func show(w io.Writer, s handset.Screen) {
 	bar := strings.Repeat("─", 32)
 	fmt.Fprintf(w, "┌%s\n", bar)
 	for _, line := range strings.Split(s.Text, "\n") {
