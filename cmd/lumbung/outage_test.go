@@ -245,5 +245,6 @@ func TestBackendClientSettings(t *testing.T) {
 	assert.Equal(t, "postgres://u@db:5432/x?connect_timeout=1&sslmode=disable", postgresDSN("postgres://u@db:5432/x?sslmode=disable"))
 	assert.Equal(t, "host=db dbname=x connect_timeout=1", postgresDSN("host=db dbname=x"))
 	assert.Equal(t, "postgres://db/x?connect_timeout=5", postgresDSN("postgres://db/x?connect_timeout=5"))
-	assert.Equal(t, 833*time.Millisecond, hopBudget(5*time.Second).Round(time.Millisecond))
+	assert.Equal(t, 833*time.Millisecond, hopBudget(5*time.Second, ledger.Postgres).Round(time.Millisecond))
+	assert.Equal(t, 5*time.Second, hopBudget(5*time.Second, ledger.SQLite))
 }

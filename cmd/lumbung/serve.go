@@ -193,7 +193,7 @@ func (a *app) routes() *echo.Echo {
 		Metrics:     ussd.NewMetrics(a.registry),
 		Log:         a.log,
 		HopDeadline: a.cfg.USSDHopDeadline,
-		Budget:      hopBudget(a.cfg.USSDHopDeadline),
+		Budget:      hopBudget(a.cfg.USSDHopDeadline, a.db.Dialect),
 		Detach:      a.db.Dialect == ledger.Postgres, // lib/pq does not heed a context on a silent server
 		Backends:    a.watch,
 		Limiter:     a.limiter,
