@@ -38,6 +38,11 @@ Usage:
                                                  send again the SMS that failed (after fixing the gateway)
   lumbung phone [--url URL] [--provider africastalking] --msisdn PHONE --code '*123#'
                                                  a terminal phone that dials a running lumbung
+  lumbung loadtest --url URL [--flow nav|balance|deposit] [-c N] [-d 30s] [--provider P] [--json]
+                   [--seed-members N [--coop LOADTEST] [--config FILE]]
+                                                 drive USSD journeys against a running lumbung: hops/s,
+                                                 latency percentiles, errors; --seed-members first creates
+                                                 a throwaway cooperative of N members with a known PIN
 
 Configuration is read from LUMBUNG_* environment variables (see README.md).
 `
@@ -78,6 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdSMS(ctx, args[1:], stdout, stderr)
 	case "phone":
 		err = cmdPhone(ctx, args[1:], stdin, stdout)
+	case "loadtest":
+		err = cmdLoadtest(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "lumbung: unknown command %q\n\n%s", args[0], usage)
 		return 2
