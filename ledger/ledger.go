@@ -371,7 +371,7 @@ type MemberBalances struct {
 	LoanOutstanding        int64 // remaining principal over all loans
 }
 
-const memberBalancesSQL = `SELECT kind, COALESCE(SUM(balance), 0) AS total FROM accounts
+const memberBalancesSQL = Prepared + `SELECT kind, COALESCE(SUM(balance), 0) AS total FROM accounts
 WHERE cooperative_id = ? AND member_id = ? GROUP BY kind`
 
 // MemberBalances reads one member's savings and loan outstanding. The
@@ -401,7 +401,7 @@ func (l *Ledger) MemberBalances(ctx context.Context, coopID, memberID int64) (Me
 	return b, nil
 }
 
-const balanceSQL = `SELECT a.balance + COALESCE((SELECT SUM(s.balance) FROM account_shards s WHERE s.account_id = a.id), 0)
+const balanceSQL = Prepared + `SELECT a.balance + COALESCE((SELECT SUM(s.balance) FROM account_shards s WHERE s.account_id = a.id), 0)
 FROM accounts a WHERE a.id = ?`
 
 // Balance returns one account's balance (its row plus its shards).

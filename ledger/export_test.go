@@ -1,0 +1,4 @@
+package ledger
+
+// The hot-path statements, for the plan test (hotpath_test.go).
+const MemberBalancesSQL = memberBalancesSQL

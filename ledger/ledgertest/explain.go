@@ -1,0 +1,116 @@
+package ledgertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lumbung-id/lumbung/ledger"
+)
+
+// LargeCoop is a cooperative seeded in bulk for plan tests: Members members
+// with phones PhonePrefix + 8-digit index, three savings accounts and a PIN
+// row each.
+type LargeCoop struct {
+	ID          int64
+	ServiceCode string
+	PhonePrefix string
+	Members     int
+}
+
+// MemberID is the id of member i (1-based) of c.
+func (c LargeCoop) MemberID(t testing.TB, db *ledger.DB, i int) int64 {
+	t.Helper()
+	var id int64
+	if err := db.GetContext(context.Background(), &id, `SELECT id FROM members WHERE cooperative_id = $1 AND member_no = $2`, c.ID, fmt.Sprintf("%08d", i)); err != nil {
+		t.Fatalf("member %d of cooperative %d: %v", i, c.ID, err)
+	}
+	return id
+}
+
+// SeedLargeCoop creates, on PostgreSQL, a cooperative of n members with
+// set-based inserts (seconds for 100,000), then ANALYZEs, so that EXPLAIN
+// sees the plans a big cooperative gets.
+func SeedLargeCoop(t testing.TB, db *ledger.DB, code, serviceCode, phonePrefix string, n int) LargeCoop {
+	t.Helper()
+	if db.Dialect != ledger.Postgres {
+		t.Fatal("SeedLargeCoop is for PostgreSQL")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := LargeCoop{ServiceCode: serviceCode, PhonePrefix: phonePrefix, Members: n}
+	now := time.Now().UTC()
+	err := db.GetContext(ctx, &c.ID, `INSERT INTO cooperatives (code, name, created_at) VALUES ($1, $2, $3) RETURNING id`, code, "Koperasi "+code, now)
+	if err == nil {
+		_, err = db.ExecContext(ctx, `INSERT INTO service_codes (code, cooperative_id) VALUES ($1, $2)`, serviceCode, c.ID)
+	}
+	for _, q := range []string{
+		`INSERT INTO members (cooperative_id, member_no, name, phone, created_at)
+		 SELECT $1, lpad(i::text, 8, '0'), 'Anggota ' || i, $2 || lpad(i::text, 8, '0'), $3 FROM generate_series(1, $4) AS i`,
+		`INSERT INTO accounts (cooperative_id, kind, member_id, normal, bounded, balance, created_at)
+		 SELECT m.cooperative_id, k.kind, m.id, 'credit', TRUE, k.amount, $3 FROM members m
+		 CROSS JOIN (VALUES ('pokok', 100000), ('wajib', 600000), ('sukarela', 1250000)) AS k(kind, amount)
+		 WHERE m.cooperative_id = $1 AND $2 <> '' AND $4 > 0`,
+		`INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, updated_at)
+		 SELECT m.cooperative_id, 'member', m.id, 'not-a-real-hash', $3 FROM members m WHERE m.cooperative_id = $1 AND $2 <> '' AND $4 > 0`,
+	} {
+		if err != nil {
+			break
+		}
+		_, err = db.ExecContext(ctx, q, c.ID, phonePrefix, now, n)
+	}
+	if err == nil {
+		_, err = db.ExecContext(ctx, `ANALYZE`)
+	}
+	if err != nil {
+		t.Fatalf("seed cooperative %s of %d members: %v", code, n, err)
+	}
+	return c
+}
+
+// PlanRows runs EXPLAIN (ANALYZE, FORMAT JSON) of query on PostgreSQL and
+// returns the most rows any one node of the plan read (rows it returned
+// over all its loops plus rows it removed by filters) and that node's type.
+// A hot-path statement served by the right index reads a handful, whatever
+// the size of the cooperative; one that scans reads them all.
+func PlanRows(t testing.TB, db *ledger.DB, query string, args ...any) (rows int64, node string) {
+	t.Helper()
+	var out string
+	if err := db.GetContext(context.Background(), &out, "EXPLAIN (ANALYZE, FORMAT JSON) "+db.Rebind(query), args...); err != nil {
+		t.Fatalf("explain %q: %v", query, err)
+	}
+	var plans []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) == 0 {
+		t.Fatalf("explain %q: unreadable plan %q: %v", query, out, err)
+	}
+	var walk func(n planNode)
+	walk = func(n planNode) {
+		read := int64(n.ActualRows*max(n.ActualLoops, 1)) + int64(n.RemovedByFilter+n.RemovedByRecheck+n.RemovedByJoinFilter)
+		if read > rows || node == "" {
+			rows, node = read, n.NodeType
+			if n.Relation != "" {
+				node += " on " + n.Relation
+			}
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	walk(plans[0].Plan)
+	return rows, node
+}
+
+type planNode struct {
+	NodeType            string     `json:"Node Type"`
+	Relation            string     `json:"Relation Name"`
+	ActualRows          float64    `json:"Actual Rows"`
+	ActualLoops         float64    `json:"Actual Loops"`
+	RemovedByFilter     float64    `json:"Rows Removed by Filter"`
+	RemovedByRecheck    float64    `json:"Rows Removed by Index Recheck"`
+	RemovedByJoinFilter float64    `json:"Rows Removed by Join Filter"`
+	Plans               []planNode `json:"Plans"`
+}
