@@ -241,7 +241,7 @@ func addStaffTx(ctx context.Context, tx *sqlx.Tx, s *Staff, now time.Time) error
 	return err
 }
 
-const coopsForCodeSQL = `SELECT c.id, c.code, c.name FROM service_codes sc
+const coopsForCodeSQL = ledger.Prepared + `SELECT c.id, c.code, c.name FROM service_codes sc
 JOIN cooperatives c ON c.id = sc.cooperative_id WHERE sc.code = ? ORDER BY c.name, c.id`
 
 // CooperativesForCode lists the cooperatives a service code is bound to.
@@ -253,7 +253,7 @@ func (d *Directory) CooperativesForCode(ctx context.Context, serviceCode string)
 	return cs, nil
 }
 
-const identifySQL = `SELECT c.id AS coop_id, c.code AS coop_code, c.name AS coop_name,
+const identifySQL = ledger.Prepared + `SELECT c.id AS coop_id, c.code AS coop_code, c.name AS coop_name,
   'member' AS kind, m.id AS holder_id, m.name, m.member_no, '' AS role, m.language,
   CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin,
   CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END AS pin_locked
@@ -346,38 +346,38 @@ ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash,
 // returns ErrPINLocked with justLocked set, so the caller can alert the
 // member. A right PIN resets the count.
 func (d *Directory) CheckPIN(ctx context.Context, h Holder, pin string) (remaining int, justLocked bool, err error) {
-	// The transaction commits the failure count; the verdict travels in
-	// outcome so that a wrong PIN is not rolled back with its error.
+	// The right PIN — nearly every check — is one prepared read and no
+	// transaction: nothing is written unless failures are to be reset.
+	var row struct {
+		Hash     string       `db:"pin_hash"`
+		Failures int          `db:"failures"`
+		Locked   sql.NullTime `db:"locked_at"`
+	}
+	e := d.db.GetContext(ctx, &row, d.db.Rebind(readPINSQL), string(h.Kind), h.ID, h.CooperativeID)
+	switch {
+	case errors.Is(e, sql.ErrNoRows):
+		return 0, false, ErrNoPIN
+	case e != nil:
+		return 0, false, fmt.Errorf("read pin: %w", e)
+	case row.Locked.Valid:
+		return 0, false, ErrPINLocked
+	}
+	if ValidatePINShape(pin) && d.pins.Verify(h, pin, row.Hash) {
+		if row.Failures > 0 {
+			if _, e := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE pins SET failures = 0 WHERE holder_kind = ? AND holder_id = ?`), string(h.Kind), h.ID); e != nil {
+				return 0, false, fmt.Errorf("reset pin failures: %w", e)
+			}
+		}
+		return 0, false, nil
+	}
+	// A wrong PIN: the count and, on the last try, the lock and its alert
+	// commit together. The conditional UPDATE lets exactly one of several
+	// concurrent attempts lock; the verdict travels in outcome so that a
+	// wrong PIN is not rolled back with its error.
 	var outcome error
 	err = d.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		var row struct {
-			Hash     string       `db:"pin_hash"`
-			Failures int          `db:"failures"`
-			Locked   sql.NullTime `db:"locked_at"`
-		}
-		e := tx.GetContext(ctx, &row, tx.Rebind(`SELECT pin_hash, failures, locked_at FROM pins WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`),
-			string(h.Kind), h.ID, h.CooperativeID)
-		if errors.Is(e, sql.ErrNoRows) {
-			outcome = ErrNoPIN
-			return nil
-		}
-		if e != nil {
-			return fmt.Errorf("read pin: %w", e)
-		}
-		if row.Locked.Valid {
-			outcome = ErrPINLocked
-			return nil
-		}
-		if ValidatePINShape(pin) && d.pins.Verify(h, pin, row.Hash) {
-			if row.Failures > 0 {
-				if _, e := tx.ExecContext(ctx, tx.Rebind(`UPDATE pins SET failures = 0 WHERE holder_kind = ? AND holder_id = ?`), string(h.Kind), h.ID); e != nil {
-					return fmt.Errorf("reset pin failures: %w", e)
-				}
-			}
-			return nil
-		}
 		var failures int
-		e = tx.GetContext(ctx, &failures, tx.Rebind(`UPDATE pins SET failures = failures + 1,
+		e := tx.GetContext(ctx, &failures, tx.Rebind(`UPDATE pins SET failures = failures + 1,
 			locked_at = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_at END
 			WHERE holder_kind = ? AND holder_id = ? AND locked_at IS NULL RETURNING failures`), MaxPINFailures, d.now().UTC(), string(h.Kind), h.ID)
 		if errors.Is(e, sql.ErrNoRows) { // locked meanwhile by a concurrent attempt
@@ -401,6 +401,8 @@ func (d *Directory) CheckPIN(ctx context.Context, h Holder, pin string) (remaini
 	}
 	return remaining, justLocked, outcome
 }
+
+const readPINSQL = ledger.Prepared + `SELECT pin_hash, failures, locked_at FROM pins WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`
 
 // ValidatePINShape reports whether s could be a PIN at all (6 digits).
 func ValidatePINShape(s string) bool {
