@@ -157,6 +157,19 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
+// Analyze refreshes the planner's statistics of tables after a bulk load
+// (an import of thousands of members): until autovacuum gets round to it the
+// planner believes they are empty and may pick plans that read the whole
+// cooperative. Tables are names from the schema, never outside input.
+func (db *DB) Analyze(ctx context.Context, tables ...string) error {
+	for _, t := range tables {
+		if _, err := db.ExecContext(ctx, "ANALYZE "+t); err != nil {
+			return fmt.Errorf("analyze %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
 // IsEmpty reports whether no cooperative exists yet (a fresh install).
 func (db *DB) IsEmpty(ctx context.Context) (bool, error) {
 	var n int

@@ -22,7 +22,7 @@ func (d *Directory) SetPINs(ctx context.Context, hs []Holder, pin string) error 
 		return err
 	}
 	now := d.now().UTC()
-	return d.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := d.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		for chunk := range slices.Chunk(hs, bulkPINRows) {
 			args := make([]any, 0, 5*len(chunk))
 			for _, h := range chunk {
@@ -41,4 +41,8 @@ ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash,
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return d.db.Analyze(ctx, "pins") // a bulk load: see ImportMembers
 }

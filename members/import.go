@@ -61,8 +61,16 @@ func (d *Directory) inImportTx(ctx context.Context, fn func(tx *sqlx.Tx) (commit
 	if errors.Is(err, errRollback) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// A spreadsheet of a whole cooperative has just landed: the members dial
+	// today, so the planner learns about them now rather than at autovacuum.
+	return d.db.Analyze(ctx, importedTables...)
 }
+
+// importedTables are the tables an import writes in bulk.
+var importedTables = []string{"members", "pins", "accounts", "journals", "entries", "account_shards", "loans", "installments"}
 
 func checkCoop(ctx context.Context, tx *sqlx.Tx, coopID int64) error {
 	var n int

@@ -31,8 +31,9 @@ func (c LargeCoop) MemberID(t testing.TB, db *ledger.DB, i int) int64 {
 }
 
 // SeedLargeCoop creates, on PostgreSQL, a cooperative of n members with
-// set-based inserts (seconds for 100,000), then ANALYZEs, so that EXPLAIN
-// sees the plans a big cooperative gets.
+// set-based inserts (seconds for 100,000). It does not ANALYZE: a plan test
+// checks the plans first as the planner sees a cooperative just loaded
+// (no statistics yet), then after Analyze, as autovacuum leaves it.
 func SeedLargeCoop(t testing.TB, db *ledger.DB, code, serviceCode, phonePrefix string, n int) LargeCoop {
 	t.Helper()
 	if db.Dialect != ledger.Postgres {
@@ -61,13 +62,22 @@ func SeedLargeCoop(t testing.TB, db *ledger.DB, code, serviceCode, phonePrefix s
 		}
 		_, err = db.ExecContext(ctx, q, c.ID, phonePrefix, now, n)
 	}
-	if err == nil {
-		_, err = db.ExecContext(ctx, `ANALYZE`)
-	}
 	if err != nil {
 		t.Fatalf("seed cooperative %s of %d members: %v", code, n, err)
 	}
 	return c
+}
+
+// PlanPhases runs check twice: with the statistics the seeding left (none:
+// a cooperative just imported, before autovacuum) and after ANALYZE.
+func PlanPhases(t *testing.T, db *ledger.DB, check func(t *testing.T)) {
+	t.Helper()
+	t.Run("no statistics", check)
+	if err := db.Analyze(context.Background(), "cooperatives", "service_codes", "members", "staff", "pins", "accounts",
+		"journals", "entries", "loans", "installments", "deposit_codes", "outbox", "sms_inbound"); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("analyzed", check)
 }
 
 // PlanRows runs EXPLAIN (ANALYZE, FORMAT JSON) of query on PostgreSQL and
