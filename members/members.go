@@ -87,9 +87,10 @@ type Identity struct {
 
 // Directory reads and writes cooperatives, members, staff and PINs.
 type Directory struct {
-	db   *ledger.DB
-	pins *PINHasher
-	now  func() time.Time
+	db    *ledger.DB
+	pins  *PINHasher
+	now   func() time.Time
+	codes codeCache
 }
 
 // NewDirectory returns a Directory over db. secret keys the PIN hashes.
@@ -101,7 +102,7 @@ func NewDirectory(db *ledger.DB, secret []byte, now func() time.Time) (*Director
 	if now == nil {
 		now = time.Now
 	}
-	return &Directory{db: db, pins: pins, now: now}, nil
+	return &Directory{db: db, pins: pins, now: now, codes: codeCache{m: map[string]codeEntry{}}}, nil
 }
 
 // CreateCooperative adds a cooperative, its accounts and its service codes.
@@ -140,8 +141,12 @@ func (d *Directory) CreateCooperative(ctx context.Context, code, name string, se
 				return fmt.Errorf("bind service code %s: %w", sc, err)
 			}
 		}
-		return nil
+		// Other instances drop their cached service codes (see Listen).
+		return notifyDirectoryChanged(ctx, tx)
 	})
+	if err == nil {
+		d.InvalidateCache()
+	}
 	return c, err
 }
 
@@ -245,7 +250,20 @@ const coopsForCodeSQL = ledger.Prepared + `SELECT c.id, c.code, c.name FROM serv
 JOIN cooperatives c ON c.id = sc.cooperative_id WHERE sc.code = ? ORDER BY c.name, c.id`
 
 // CooperativesForCode lists the cooperatives a service code is bound to.
+// Every first hop asks, so answers are cached for CodeCacheTTL (an unknown
+// code is not cached: a cooperative bound a moment ago is found at once).
 func (d *Directory) CooperativesForCode(ctx context.Context, serviceCode string) ([]Cooperative, error) {
+	if cs, ok := d.codes.get(serviceCode, d.now()); ok {
+		return cs, nil
+	}
+	cs, err := d.cooperativesForCode(ctx, serviceCode)
+	if err == nil && len(cs) > 0 {
+		d.codes.put(serviceCode, cs, d.now())
+	}
+	return cs, err
+}
+
+func (d *Directory) cooperativesForCode(ctx context.Context, serviceCode string) ([]Cooperative, error) {
 	var cs []Cooperative
 	if err := d.db.SelectContext(ctx, &cs, d.db.Rebind(coopsForCodeSQL), serviceCode); err != nil {
 		return nil, fmt.Errorf("cooperatives for %s: %w", serviceCode, err)

@@ -341,7 +341,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("listening", "addr", ln.Addr().String(), "database", string(a.db.Dialect), "sessions", map[bool]string{true: "redis", false: "in-process"}[a.redis != nil])
 	workCtx, stopWork := context.WithCancel(ctx)
 	waitWorkers := a.runWorkers(workCtx)
-	defer func() { stopWork(); waitWorkers() }()
+	listened := make(chan struct{})
+	go func() { // cached service codes follow admin commands on any instance
+		defer close(listened)
+		if err := a.dir.Listen(workCtx, postgresDSN(cfg.DatabaseURL), log); err != nil {
+			log.Warn("cached service codes follow admin commands only after their TTL", "err", err, "ttl", members.CodeCacheTTL)
+		}
+	}()
+	defer func() { stopWork(); waitWorkers(); <-listened }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
