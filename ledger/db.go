@@ -43,13 +43,30 @@ type DB struct {
 	Dialect Dialect
 }
 
+// StatementHook is told of every statement sent to PostgreSQL (its text,
+// or "BEGIN" for a transaction), before it is sent: what the per-hop
+// statement budget tests count. It must be cheap and safe for concurrent use.
+type StatementHook func(ctx context.Context, query string)
+
+// PostgresOption tunes OpenPostgres.
+type PostgresOption func(*preparingConnector)
+
+// WithStatementHook calls h for every statement the connections send.
+func WithStatementHook(h StatementHook) PostgresOption {
+	return func(c *preparingConnector) { c.hook = h }
+}
+
 // OpenPostgres connects to a PostgreSQL database given as a postgres:// URL.
-func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
+func OpenPostgres(ctx context.Context, dsn string, opts ...PostgresOption) (*DB, error) {
 	connector, err := pq.NewConnector(withBinaryParameters(dsn))
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	x := sqlx.NewDb(sql.OpenDB(preparingConnector{connector}), "postgres")
+	pc := preparingConnector{Connector: connector}
+	for _, o := range opts {
+		o(&pc)
+	}
+	x := sqlx.NewDb(sql.OpenDB(pc), "postgres")
 	x.SetMaxOpenConns(40)
 	x.SetMaxIdleConns(40)
 	x.SetConnMaxIdleTime(5 * time.Minute)

@@ -26,7 +26,10 @@ const (
 
 // preparingConnector hands out lib/pq connections that keep the statements
 // marked Prepared prepared. Everything else goes straight to lib/pq.
-type preparingConnector struct{ driver.Connector }
+type preparingConnector struct {
+	driver.Connector
+	hook StatementHook
+}
 
 func (c preparingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	cn, err := c.Connector.Connect(ctx)
@@ -37,7 +40,7 @@ func (c preparingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if !ok { // not the lib/pq we know: no caching, nothing else changes
 		return cn, nil
 	}
-	return &preparingConn{pq: pc, stmts: map[string]driver.Stmt{}}, nil
+	return &preparingConn{pq: pc, stmts: map[string]driver.Stmt{}, hook: c.hook}, nil
 }
 
 // pqConn is what lib/pq's connection implements and database/sql uses.
@@ -58,6 +61,13 @@ type pqConn interface {
 type preparingConn struct {
 	pq    pqConn
 	stmts map[string]driver.Stmt
+	hook  StatementHook
+}
+
+func (c *preparingConn) sent(ctx context.Context, query string) {
+	if c.hook != nil {
+		c.hook(ctx, query)
+	}
 }
 
 var _ pqConn = (*preparingConn)(nil)
@@ -83,6 +93,7 @@ func (c *preparingConn) stmt(ctx context.Context, query string, args int) (drive
 }
 
 func (c *preparingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.sent(ctx, query)
 	st, err := c.stmt(ctx, query, len(args))
 	if err != nil || st == nil {
 		if err != nil {
@@ -94,6 +105,7 @@ func (c *preparingConn) ExecContext(ctx context.Context, query string, args []dr
 }
 
 func (c *preparingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.sent(ctx, query)
 	st, err := c.stmt(ctx, query, len(args))
 	if err != nil || st == nil {
 		if err != nil {
@@ -111,6 +123,7 @@ func (c *preparingConn) Prepare(query string) (driver.Stmt, error) { return c.pq
 func (c *preparingConn) Close() error                              { return c.pq.Close() }
 func (c *preparingConn) Begin() (driver.Tx, error)                 { return c.pq.Begin() } //nolint:staticcheck // part of driver.Conn
 func (c *preparingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.sent(ctx, "BEGIN")
 	return c.pq.BeginTx(ctx, opts)
 }
 func (c *preparingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
