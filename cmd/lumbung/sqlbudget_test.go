@@ -90,7 +90,7 @@ func TestSQLStatementsPerHop(t *testing.T) {
 			{"member by number", "A-001", 1, 0, "Sukarela"},
 			{"account", "2", 0, 0, "Jumlah"},
 			{"amount and limit", "50000", 1, 0, "Terima"},
-			{"staff PIN and posting", "975310", 9, 1, "tercatat"}, // PIN, then one transaction
+			{"staff PIN and posting", "975310", 13, 1, "tercatat"}, // PIN, then one transaction: journal, entries, balances, SMS receipt
 		}},
 	} {
 		p := env.phone(j.phone)
