@@ -158,6 +158,13 @@ func (j Journal) requestHash() string {
 // the same key with the same request again returns the original id; the same
 // key with a different request fails with ErrIdempotencyConflict.
 func (l *Ledger) Post(ctx context.Context, j Journal) (int64, error) {
+	if l.db.Dialect == Postgres && len(j.Postings) <= maxPostingsPerStatement {
+		// One statement is one transaction: no begin and commit round trips.
+		if err := j.validate(); err != nil {
+			return 0, err
+		}
+		return postOneStatement(ctx, l.db, j, j.requestHash(), l.now())
+	}
 	var id int64
 	err := l.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
@@ -207,7 +214,16 @@ func PostTx(ctx context.Context, tx *sqlx.Tx, j Journal, now time.Time) (int64, 
 	if err := j.validate(); err != nil {
 		return 0, err
 	}
-	hash := j.requestHash()
+	if tx.DriverName() == "postgres" && len(j.Postings) <= maxPostingsPerStatement {
+		return postOneStatement(ctx, tx, j, j.requestHash(), now)
+	}
+	return postSteps(ctx, tx, j, j.requestHash(), now)
+}
+
+// postSteps is PostTx one statement per step: on SQLite (which has no
+// INSERT or UPDATE inside WITH) and for journals too large for one
+// statement.
+func postSteps(ctx context.Context, tx *sqlx.Tx, j Journal, hash string, now time.Time) (int64, error) {
 	var id int64
 	err := tx.GetContext(ctx, &id, tx.Rebind(insertJournalSQL),
 		j.CooperativeID, j.Key, hash, j.Kind, j.Memo, j.Actor, j.reason, nullID(j.reverses), now.UTC())
