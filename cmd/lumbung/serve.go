@@ -159,7 +159,7 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 		limiter: limiter}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.watch = newBackendWatch(log, map[string]func(context.Context) error{"database": db.PingContext, "sessions": sessions.Ping})
-	a.engine = menus.NewEngine(a.dir, waitForWrites{a.books}, a.log)
+	a.engine = menus.NewEngine(a.dir, waitForWrites{ledger.CacheSettings(a.books)}, a.log)
 	if err := a.wireSMS(key, a.engine); err != nil {
 		return nil, err
 	}
