@@ -56,6 +56,16 @@ func SeedLargeCoop(t testing.TB, db *ledger.DB, code, serviceCode, phonePrefix s
 		 WHERE m.cooperative_id = $1 AND $2 <> '' AND $4 > 0`,
 		`INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, updated_at)
 		 SELECT m.cooperative_id, 'member', m.id, 'not-a-real-hash', $3 FROM members m WHERE m.cooperative_id = $1 AND $2 <> '' AND $4 > 0`,
+		// One movement per member (wajib to sukarela), so that a statement
+		// has a cooperative's worth of entries to find its member's in.
+		// (Balances are left as seeded: these rows are for plans, not books.)
+		`INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, created_at)
+		 SELECT m.cooperative_id, 'seed-' || m.id, 'seed', 'transfer', 'seed', $3 FROM members m
+		 WHERE m.cooperative_id = $1 AND $2 <> '' AND $4 > 0`,
+		`INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount)
+		 SELECT j.cooperative_id, j.id, a.id, CASE a.kind WHEN 'wajib' THEN 'D' ELSE 'C' END, 1000
+		 FROM journals j JOIN accounts a ON a.cooperative_id = j.cooperative_id AND j.idem_key = 'seed-' || a.member_id
+		 WHERE j.cooperative_id = $1 AND a.kind IN ('wajib', 'sukarela') AND $2 <> '' AND $3::timestamptz IS NOT NULL AND $4 > 0`,
 	} {
 		if err != nil {
 			break
