@@ -92,6 +92,12 @@ type postOutcome struct {
 // far below PostgreSQL's 65,535 parameters per statement.
 const maxPostingsPerStatement = maxPostingsPerInsert
 
+// maxPreparedPostings: the statement's text depends on the number of
+// accounts and postings; only the common small shapes (a deposit, a
+// transfer, a repayment's four parts) are kept prepared, so rare large
+// journals do not take the connection's prepared slots from the hot reads.
+const maxPreparedPostings = 4
+
 // postOneStatement posts j on PostgreSQL with postOneStatementSQL, on q: the
 // database itself (the statement is its own transaction) or a caller's
 // transaction. hash is j.requestHash(); j has at most
@@ -131,8 +137,12 @@ func postOneStatement(ctx context.Context, q sqlx.QueryerContext, j Journal, has
 		fmt.Fprintf(&entries, "($%d::bigint, 'D', $%d::bigint), ($%d::bigint, 'C', $%d::bigint)", n+1, n+3, n+2, n+3)
 		args = append(args, p.From, p.To, p.Amount)
 	}
+	query := fmt.Sprintf(postOneStatementSQL, accounts.String(), len(ids), entries.String())
+	if len(j.Postings) > maxPreparedPostings {
+		query = strings.TrimPrefix(query, Prepared)
+	}
 	var out postOutcome
-	err := sqlx.GetContext(ctx, q, &out, fmt.Sprintf(postOneStatementSQL, accounts.String(), len(ids), entries.String()), args...)
+	err := sqlx.GetContext(ctx, q, &out, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("post journal %q: %w", j.Key, err)
 	}
