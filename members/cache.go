@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -23,40 +21,9 @@ const CodeCacheTTL = 30 * time.Second
 // directoryChannel is the PostgreSQL NOTIFY channel of directory changes.
 const directoryChannel = "lumbung_directory"
 
-type codeEntry struct {
-	coops   []Cooperative
-	expires time.Time
-}
-
-// codeCache holds the cooperatives of the service codes dialled lately.
-// Only codes bound to a cooperative are kept, so it is as small as the
-// installation's list of codes, whatever strangers dial.
-type codeCache struct {
-	mu sync.RWMutex
-	m  map[string]codeEntry
-}
-
-func (c *codeCache) get(code string, now time.Time) ([]Cooperative, bool) {
-	c.mu.RLock()
-	e, ok := c.m[code]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.expires) {
-		return nil, false
-	}
-	return slices.Clone(e.coops), true
-}
-
-func (c *codeCache) put(code string, coops []Cooperative, now time.Time) {
-	c.mu.Lock()
-	c.m[code] = codeEntry{coops: slices.Clone(coops), expires: now.Add(CodeCacheTTL)}
-	c.mu.Unlock()
-}
-
 // InvalidateCache forgets every cached service code.
 func (d *Directory) InvalidateCache() {
-	d.codes.mu.Lock()
-	clear(d.codes.m)
-	d.codes.mu.Unlock()
+	d.codes.Clear()
 }
 
 // notifyDirectoryChanged tells every instance listening on PostgreSQL, when

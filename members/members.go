@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +91,7 @@ type Directory struct {
 	db    *ledger.DB
 	pins  *PINHasher
 	now   func() time.Time
-	codes codeCache
+	codes *ledger.TTLCache[string, []Cooperative] // service code → its cooperatives (see cache.go)
 }
 
 // NewDirectory returns a Directory over db. secret keys the PIN hashes.
@@ -102,7 +103,7 @@ func NewDirectory(db *ledger.DB, secret []byte, now func() time.Time) (*Director
 	if now == nil {
 		now = time.Now
 	}
-	return &Directory{db: db, pins: pins, now: now, codes: codeCache{m: map[string]codeEntry{}}}, nil
+	return &Directory{db: db, pins: pins, now: now, codes: ledger.NewTTLCache[string, []Cooperative](CodeCacheTTL)}, nil
 }
 
 // CreateCooperative adds a cooperative, its accounts and its service codes.
@@ -253,12 +254,12 @@ JOIN cooperatives c ON c.id = sc.cooperative_id WHERE sc.code = ? ORDER BY c.nam
 // Every first hop asks, so answers are cached for CodeCacheTTL (an unknown
 // code is not cached: a cooperative bound a moment ago is found at once).
 func (d *Directory) CooperativesForCode(ctx context.Context, serviceCode string) ([]Cooperative, error) {
-	if cs, ok := d.codes.get(serviceCode, d.now()); ok {
-		return cs, nil
+	if cs, ok := d.codes.Get(serviceCode, d.now()); ok {
+		return slices.Clone(cs), nil
 	}
 	cs, err := d.cooperativesForCode(ctx, serviceCode)
 	if err == nil && len(cs) > 0 {
-		d.codes.put(serviceCode, cs, d.now())
+		d.codes.Put(serviceCode, slices.Clone(cs), d.now())
 	}
 	return cs, err
 }
