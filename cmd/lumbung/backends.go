@@ -172,6 +172,8 @@ type backendWatch struct {
 	mu      sync.Mutex
 	looking bool      // a background look is running
 	looked  time.Time // when the last look ended
+	started uint64    // looks started so far
+	latest  uint64    // the look whose finding down holds: the latest started of those recorded
 }
 
 func newBackendWatch(log *slog.Logger, probes map[string]func(context.Context) error) *backendWatch {
@@ -205,11 +207,29 @@ func (w *backendWatch) lookLocked() {
 	}
 	w.looking = true
 	go func() {
-		w.record(w.check(context.Background()))
+		w.look(context.Background())
 		w.mu.Lock()
 		w.looking, w.looked = false, time.Now()
 		w.mu.Unlock()
 	}()
+}
+
+// look checks every backend and records what it found, unless a look that
+// started later has recorded already: a probe begun during an outage and
+// timing out after the backend came back must not undo a newer "ok".
+func (w *backendWatch) look(ctx context.Context) map[string]error {
+	w.mu.Lock()
+	w.started++
+	n := w.started
+	w.mu.Unlock()
+	errs := w.check(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n > w.latest {
+		w.latest = n
+		w.record(errs)
+	}
+	return errs
 }
 
 // check probes every backend at once; each gets readyTimeout.
@@ -230,7 +250,8 @@ func (w *backendWatch) check(ctx context.Context) map[string]error {
 	return errs
 }
 
-// record takes what a check found, logging when a backend goes or comes back.
+// record takes what a check found, logging when a backend goes or comes
+// back. w.mu must be held.
 func (w *backendWatch) record(errs map[string]error) {
 	down := false
 	for name, err := range errs {

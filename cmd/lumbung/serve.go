@@ -209,8 +209,7 @@ func (a *app) routes() *echo.Echo {
 // probed at once and given readyTimeout: "ok", "unreachable" or "timeout".
 // What it finds is what USSD hops go by until the next look.
 func (a *app) ready(c echo.Context) error {
-	errs := a.watch.check(c.Request().Context())
-	a.watch.record(errs)
+	errs := a.watch.look(c.Request().Context())
 	status := map[string]string{}
 	code := http.StatusOK
 	for name, err := range errs {
