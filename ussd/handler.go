@@ -336,6 +336,24 @@ func BeginWrite(ctx context.Context) error {
 	return nil
 }
 
+// create answers a first hop in one round trip where the store can
+// (SessionCreator): the first screen only reads, so it is computed before
+// the store is asked, and stored only if the session is new. It reports
+// false, nil when the hop must go through Update after all (the store cannot
+// create, the hop types choices with the code, or the session exists: a
+// retried first hop then gets its stored reply).
+func (h *Handler) create(ctx context.Context, key string, req Request, limit Limit, apply func(old []byte) ([]byte, error)) (bool, error) {
+	c, ok := h.Sessions.(SessionCreator)
+	if !ok || req.Phase != PhaseBegin || len(req.Preset) > 0 {
+		return false, nil // presets may enter a PIN: that hop writes
+	}
+	state, err := apply(nil)
+	if err != nil || state == nil {
+		return false, err
+	}
+	return c.Create(ctx, key, IdleTTL, limit, state)
+}
+
 // run answers one hop. It never panics and never returns an error: every
 // failure becomes the polite END screen, and the detail goes to the log.
 func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, screen menus.ScreenID, outcome string) {
@@ -402,15 +420,16 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 		// still gets the identical reply.
 		return json.Marshal(s)
 	}
-	var err error
+	var limit Limit
 	if h.Limiter != nil && h.RateLimit > 0 {
 		// The count of the phone's hops rides along with taking the hold.
-		limit := Limit{Limiter: h.Limiter, Phone: req.MSISDN, PerMinute: h.RateLimit, Unavailable: func(err error) {
+		limit = Limit{Limiter: h.Limiter, Phone: req.MSISDN, PerMinute: h.RateLimit, Unavailable: func(err error) {
 			h.Log.Warn("ussd rate limiter unavailable", "err", err)
 		}}
+	}
+	created, err := h.create(ctx, key, req, limit, apply)
+	if !created && err == nil {
 		err = h.Sessions.UpdateLimited(ctx, key, IdleTTL, limit, apply)
-	} else {
-		err = h.Sessions.Update(ctx, key, IdleTTL, apply)
 	}
 	switch {
 	case errors.Is(err, ErrRateLimited):

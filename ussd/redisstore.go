@@ -61,6 +61,7 @@ return 0
 // UpdateLimited with a RedisRateLimiter on the same client adds the limiter's
 // INCR and EXPIRE to the first pipeline, so it costs two as well; a hop over
 // the limit costs the pipeline and the release of the hold it took.
+// Create, a new session's first state, is one round trip (SET NX PX).
 // The commit script touches two keys; the session key sits in a hash tag
 // ({key}) so both land in one slot on Redis Cluster.
 type RedisStore struct {
@@ -129,6 +130,51 @@ func (s *RedisStore) UpdateLimited(ctx context.Context, key string, ttl time.Dur
 		return ErrHoldLost
 	}
 	return nil
+}
+
+var _ SessionCreator = (*RedisStore)(nil)
+
+// Create implements SessionCreator: one pipeline of SET NX PX on the state
+// (and the limiter's count when it rides along). A hop over the limit that
+// created the state deletes it again.
+func (s *RedisStore) Create(ctx context.Context, key string, ttl time.Duration, limit Limit, state []byte) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("redis session store: ttl %v is not positive", ttl)
+	}
+	if state == nil {
+		return false, errors.New("redis session store: create with no state")
+	}
+	rl, ok := limit.Limiter.(*RedisRateLimiter)
+	if !limit.off() && (!ok || rl.client != s.client) {
+		if !limit.allow(ctx) {
+			return false, ErrRateLimited
+		}
+		limit = Limit{}
+	}
+	stateKey := s.stateKey(key)
+	var setNX *redis.BoolCmd
+	var allowed func() (bool, error)
+	if limit.off() {
+		setNX = s.client.SetNX(ctx, stateKey, state, ttl)
+	} else {
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			setNX = p.SetNX(ctx, stateKey, state, ttl)
+			allowed = rl.queue(ctx, p, limit.Phone, limit.PerMinute)
+			return nil
+		})
+	}
+	if err := setNX.Err(); err != nil {
+		return false, fmt.Errorf("redis session store: create state: %w", err)
+	}
+	if allowed != nil && !limit.judge(allowed()) {
+		if setNX.Val() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisReleaseTimeout)
+			defer cancel()
+			_ = s.client.Del(ctx, stateKey).Err()
+		}
+		return false, ErrRateLimited
+	}
+	return setNX.Val(), nil
 }
 
 // acquire sets the hold on the session to token and returns the session's

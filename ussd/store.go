@@ -45,6 +45,18 @@ type SessionStore interface {
 	Close() error
 }
 
+// SessionCreator is a SessionStore that can store the first state of a new
+// session in one round trip, without taking the session's hold: Create
+// stores state under key with ttl only if key holds no state, and reports
+// whether it did. The handler computes a first hop's answer (a read-only
+// screen) before it knows whether the session is new, and falls back to
+// Update when Create finds a state there (a telco retry, a reused id).
+// Like UpdateLimited it counts the hop against limit, and over the limit
+// returns ErrRateLimited with nothing stored.
+type SessionCreator interface {
+	Create(ctx context.Context, key string, ttl time.Duration, limit Limit, state []byte) (created bool, err error)
+}
+
 // Limit is the per-phone rate limit one hop counts against: one more hop of
 // Phone in Limiter's current window, allowed while the count stays within
 // PerMinute. A nil Limiter or PerMinute <= 0 counts nothing.

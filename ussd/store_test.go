@@ -548,6 +548,12 @@ func TestRedisStoreRoundTrips(t *testing.T) {
 			}
 			return nil
 		}, []string{"pipeline(set get incr expire)", "evalsha"}},
+		{"create", func() error { _, err := s.Create(ctx, "new", longTTL, ussd.Limit{}, []byte("1")); return err },
+			[]string{"set"}},
+		{"create limited", func() error {
+			_, err := s.Create(ctx, "new2", longTTL, ussd.Limit{Limiter: limiter, Phone: "+6281234567892", PerMinute: 1}, []byte("1"))
+			return err
+		}, []string{"pipeline(set incr expire)"}},
 		{"get", func() error { _, err := s.Get(ctx, "k"); return err }, []string{"get"}},
 		{"delete", func() error { return s.Delete(ctx, "k") }, []string{"del"}},
 		{"rate limiter on its own", func() error { _, err := limiter.Allow(ctx, "+6281234567891", 5); return err },
@@ -557,6 +563,55 @@ func TestRedisStoreRoundTrips(t *testing.T) {
 		require.NoError(t, tc.do(), tc.name)
 		assert.Equal(t, tc.want, hook.Trips(), "round trips of %s", tc.name)
 	}
+}
+
+// Create stores a new session's first state only where there is none, with
+// its TTL, and over the limit stores nothing.
+func TestRedisStoreCreate(t *testing.T) {
+	s, client, prefix := newRedisStore(t, noLapse)
+	ctx := t.Context()
+	limiter := ussd.NewRedisRateLimiter(client, prefix)
+
+	created, err := s.Create(ctx, "k", time.Minute, ussd.Limit{}, []byte("first"))
+	require.NoError(t, err)
+	assert.True(t, created)
+	assertState(t, s, "k", "first")
+	ttl, err := client.PTTL(ctx, prefix+"s:{k}").Result()
+	require.NoError(t, err)
+	assert.InDelta(t, time.Minute.Seconds(), ttl.Seconds(), 5, "the state carries the session's TTL")
+
+	created, err = s.Create(ctx, "k", time.Minute, ussd.Limit{}, []byte("second"))
+	require.NoError(t, err)
+	assert.False(t, created, "a session that exists is not created again")
+	assertState(t, s, "k", "first")
+	require.NoError(t, s.Update(ctx, "k", time.Minute, put([]byte("updated"))), "Update works on a created state")
+	assertState(t, s, "k", "updated")
+
+	limit := ussd.Limit{Limiter: limiter, Phone: "+6281234567890", PerMinute: 1}
+	created, err = s.Create(ctx, "a", time.Minute, limit, []byte("within"))
+	require.NoError(t, err)
+	assert.True(t, created)
+	_, err = s.Create(ctx, "b", time.Minute, limit, []byte("over"))
+	require.ErrorIs(t, err, ussd.ErrRateLimited)
+	got, err := s.Get(ctx, "b")
+	require.NoError(t, err)
+	assert.Nil(t, got, "a hop over the limit leaves no state")
+
+	// A limiter apart from the store's client is asked first.
+	other := ussd.NewMemoryRateLimiter()
+	limit = ussd.Limit{Limiter: other, Phone: "+6281234567891", PerMinute: 1}
+	_, err = s.Create(ctx, "c", time.Minute, limit, []byte("1"))
+	require.NoError(t, err)
+	_, err = s.Create(ctx, "d", time.Minute, limit, []byte("1"))
+	require.ErrorIs(t, err, ussd.ErrRateLimited)
+	got, err = s.Get(ctx, "d")
+	require.NoError(t, err)
+	assert.Nil(t, got)
+
+	_, err = s.Create(ctx, "e", 0, ussd.Limit{}, []byte("1"))
+	assert.Error(t, err, "a TTL that is not positive")
+	_, err = s.Create(ctx, "e", time.Minute, ussd.Limit{}, nil)
+	assert.Error(t, err, "no state")
 }
 
 func BenchmarkMemoryStoreUpdate(b *testing.B) {

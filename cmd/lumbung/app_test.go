@@ -552,3 +552,35 @@ func TestPINLifecycleStatementAndLoanInfo(t *testing.T) {
 		assertNoSecretsLogged(t, env, code, scode, "135792", "802467", "914702", "111112")
 	})
 }
+
+// A telco that sends a session's first hop twice at once (a retry racing
+// the original) gets the same first screen for both, and the session goes
+// on from one state: a first hop is stored only where there is no session
+// yet, and the loser of that race answers from the winner's state.
+func TestFirstHopSentTwiceAtOnce(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		ctx := context.Background()
+		for _, provider := range []string{ussdtest.AfricasTalking, ussdtest.Hubtel} {
+			for round := range 5 {
+				id := fmt.Sprintf("race-%s-%d", provider, round)
+				phones := []*ussdtest.Phone{env.phone("081234567890"), env.phone("081234567890")}
+				screens := make([]ussdtest.Screen, len(phones))
+				var wg sync.WaitGroup
+				for i, p := range phones {
+					p.Provider = provider
+					wg.Go(func() {
+						s, err := p.DialSession(ctx, id)
+						assert.NoError(t, err)
+						screens[i] = s
+					})
+				}
+				wg.Wait()
+				assert.Contains(t, screens[0].Text, "1 Cek Saldo", provider)
+				assert.Equal(t, screens[0], screens[1], "%s: both answers of the first hop are the same", provider)
+				s, err := phones[0].Send(ctx, "1")
+				require.NoError(t, err)
+				assert.Equal(t, "Masukkan PIN (6 angka):\n0 Kembali", s.Text, provider)
+			}
+		}
+	})
+}

@@ -17,10 +17,12 @@ import (
 )
 
 // TestRedisRoundTripsPerHop is the Redis budget of each kind of hop, counted
-// through the HTTP layer with the per-phone rate limit on: every hop that
-// reaches the session costs one pipeline (take the hold, read the state,
-// count the phone's hop) and one script (store the state and let go of the
-// hold, or only let go); the network ending the session costs one DEL.
+// through the HTTP layer with the per-phone rate limit on: a first hop costs
+// one pipeline (create the state if there is none, count the phone's hop);
+// every later hop one pipeline (take the hold, read the state, count) and
+// one script (store the state and let go of the hold, or only let go); a
+// retried first hop finds its state and goes the later hops' way; the
+// network ending the session costs one DEL.
 func TestRedisRoundTripsPerHop(t *testing.T) {
 	rc, prefix := ussdtest.Redis(t)
 	trips := &ussdtest.RoundTrips{}
@@ -30,6 +32,7 @@ func TestRedisRoundTripsPerHop(t *testing.T) {
 		ussd.NewRedisStore(rc, prefix, 10*time.Second), ussd.NewRedisRateLimiter(rc, prefix))
 	ctx := context.Background()
 	const (
+		create   = "pipeline(set incr expire)"     // a new session's state (NX), rate count
 		hop      = "pipeline(set get incr expire)" // hold, state, rate count
 		commit   = "evalsha"                       // store the state and release, token-checked
 		dropping = "del"
@@ -55,15 +58,21 @@ func TestRedisRoundTripsPerHop(t *testing.T) {
 		}
 	}
 
-	s := budget("the first hop", []string{hop, commit}, func() ussdtest.Screen {
+	s := budget("the first hop", []string{create}, func() ussdtest.Screen {
 		s, err := p.Dial(ctx)
 		require.NoError(t, err)
 		return s
 	})
 	assert.Contains(t, s.Text, "1 Cek Saldo")
+	again := budget("a retried first hop", []string{create, hop, commit}, func() ussdtest.Screen {
+		s, err := p.Retry(ctx)
+		require.NoError(t, err)
+		return s
+	})
+	assert.Equal(t, s, again, "the retried first hop got the stored reply")
 	s = budget("a navigation hop", []string{hop, commit}, send("1"))
 	assert.Equal(t, "Masukkan PIN (6 angka):\n0 Kembali", s.Text)
-	again := budget("a retried hop", []string{hop, commit}, func() ussdtest.Screen {
+	again = budget("a retried hop", []string{hop, commit}, func() ussdtest.Screen {
 		s, err := p.Retry(ctx)
 		require.NoError(t, err)
 		return s
@@ -91,7 +100,8 @@ func TestRedisRoundTripsPerHop(t *testing.T) {
 				break
 			}
 		}
-		s = budget("a rate-limited hop", []string{hop, commit}, func() ussdtest.Screen {
+		// Over the limit, the state the first hop created is dropped again.
+		s = budget("a rate-limited first hop", []string{create, dropping}, func() ussdtest.Screen {
 			s, err := family.Dial(ctx)
 			require.NoError(t, err)
 			return s
