@@ -428,7 +428,11 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 		}}
 	}
 	created, err := h.create(ctx, key, req, limit, apply)
-	if !created && err == nil {
+	switch {
+	case created || err != nil:
+	case limit.off():
+		err = h.Sessions.Update(ctx, key, IdleTTL, apply)
+	default:
 		err = h.Sessions.UpdateLimited(ctx, key, IdleTTL, limit, apply)
 	}
 	switch {
