@@ -134,8 +134,8 @@ func (s *RedisStore) UpdateLimited(ctx context.Context, key string, ttl time.Dur
 
 var _ SessionCreator = (*RedisStore)(nil)
 
-// Create implements SessionCreator: one pipeline of SET NX PX on the state
-// (and the limiter's count when it rides along). A hop over the limit that
+// Create implements SessionCreator: one SET NX PX of the state, in one
+// pipeline with the limiter's count when it rides along. A hop over the limit that
 // created the state deletes it again.
 func (s *RedisStore) Create(ctx context.Context, key string, ttl time.Duration, limit Limit, state []byte) (bool, error) {
 	if ttl <= 0 {
@@ -144,12 +144,9 @@ func (s *RedisStore) Create(ctx context.Context, key string, ttl time.Duration, 
 	if state == nil {
 		return false, errors.New("redis session store: create with no state")
 	}
-	rl, ok := limit.Limiter.(*RedisRateLimiter)
-	if !limit.off() && (!ok || rl.client != s.client) {
-		if !limit.allow(ctx) {
-			return false, ErrRateLimited
-		}
-		limit = Limit{}
+	rl, limit, ok := s.riding(ctx, limit)
+	if !ok {
+		return false, ErrRateLimited
 	}
 	stateKey := s.stateKey(key)
 	var setNX *redis.BoolCmd
@@ -177,18 +174,26 @@ func (s *RedisStore) Create(ctx context.Context, key string, ttl time.Duration, 
 	return setNX.Val(), nil
 }
 
+// riding returns the limiter whose count rides in the store's own pipeline
+// and the limit left to count there. A limiter of another kind, or on
+// another client, is asked on its own first: then nothing is left to count,
+// and ok is false if the hop is over the limit.
+func (s *RedisStore) riding(ctx context.Context, limit Limit) (rl *RedisRateLimiter, left Limit, ok bool) {
+	rl, same := limit.Limiter.(*RedisRateLimiter)
+	if limit.off() || (same && rl.client == s.client) {
+		return rl, limit, true
+	}
+	return nil, Limit{}, limit.allow(ctx)
+}
+
 // acquire sets the hold on the session to token and returns the session's
 // state, retrying with backoff while somebody else holds it. The first
 // attempt also counts the hop against limit: over it, acquire lets go of a
 // hold it took and returns ErrRateLimited without waiting.
 func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token string, limit Limit) ([]byte, error) {
-	// A limiter of another kind, or on another client, is asked on its own.
-	rl, ok := limit.Limiter.(*RedisRateLimiter)
-	if !limit.off() && (!ok || rl.client != s.client) {
-		if !limit.allow(ctx) {
-			return nil, ErrRateLimited
-		}
-		limit = Limit{}
+	rl, limit, ok := s.riding(ctx, limit)
+	if !ok {
+		return nil, ErrRateLimited
 	}
 	backoff := redisMinBackoff
 	busy := false
