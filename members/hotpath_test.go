@@ -24,13 +24,14 @@ func TestHotPathPlansDoNotGrowWithTheCooperative(t *testing.T) {
 		for _, c := range []ledgertest.LargeCoop{big, small} {
 			phone := c.PhonePrefix + "00000150"
 			id := c.MemberID(t, db, 150)
+			identify, identifyArgs := members.IdentifySQL(c.ID, phone)
 			for _, s := range []struct {
 				name  string
 				query string
 				args  []any
 			}{
 				{"service code", members.CoopsForCodeSQL, []any{c.ServiceCode}},
-				{"identify", members.IdentifySQL, []any{phone, c.ServiceCode, phone, c.ServiceCode}},
+				{"identify", identify, identifyArgs},
 				{"pin check", members.ReadPINSQL, []any{"member", id, c.ID}},
 			} {
 				rows, node := ledgertest.PlanRows(t, db, s.query, s.args...)

@@ -3,6 +3,7 @@
 package members
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -272,33 +273,48 @@ func (d *Directory) cooperativesForCode(ctx context.Context, serviceCode string)
 	return cs, nil
 }
 
-const identifySQL = ledger.Prepared + `SELECT c.id AS coop_id, c.code AS coop_code, c.name AS coop_name,
-  'member' AS kind, m.id AS holder_id, m.name, m.member_no, '' AS role, m.language,
+// identifySQL finds a phone's members and staff in n cooperatives (the
+// service code's, from the cache: the statement joins no service codes or
+// cooperatives, and reads two index entries per cooperative and table).
+func identifySQL(n int) string {
+	in := "?" + strings.Repeat(", ?", n-1)
+	return ledger.Prepared + `SELECT m.cooperative_id AS coop_id, 'member' AS kind, m.id AS holder_id, m.name, m.member_no, '' AS role, m.language,
   CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin,
   CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END AS pin_locked
-FROM service_codes sc
-JOIN cooperatives c ON c.id = sc.cooperative_id
-JOIN members m ON m.cooperative_id = c.id AND m.phone = ? AND m.status = 'active'
+FROM members m
 LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id
-WHERE sc.code = ?
+WHERE m.cooperative_id IN (` + in + `) AND m.phone = ? AND m.status = 'active'
 UNION ALL
-SELECT c.id, c.code, c.name, 'staff', s.id, s.name, '', s.role, s.language,
+SELECT s.cooperative_id, 'staff', s.id, s.name, '', s.role, s.language,
   CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END,
   CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END
-FROM service_codes sc
-JOIN cooperatives c ON c.id = sc.cooperative_id
-JOIN staff s ON s.cooperative_id = c.id AND s.phone = ? AND s.active
+FROM staff s
 LEFT JOIN pins p ON p.holder_kind = 'staff' AND p.holder_id = s.id
-WHERE sc.code = ?
-ORDER BY coop_name, coop_id, kind, member_no, holder_id`
+WHERE s.cooperative_id IN (` + in + `) AND s.phone = ? AND s.active`
+}
+
+// identifyArgs are identifySQL's arguments for coops and msisdn.
+func identifyArgs(coops []Cooperative, msisdn string) []any {
+	args := make([]any, 0, 2*len(coops)+2)
+	for range 2 {
+		for _, c := range coops {
+			args = append(args, c.ID)
+		}
+		args = append(args, msisdn)
+	}
+	return args
+}
 
 // Identify lists every identity of msisdn in the cooperatives bound to
-// serviceCode (both already normalised).
+// serviceCode (both already normalised), in the order of the cooperatives
+// (name, id), members before staff, then by member number and id.
 func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([]Identity, error) {
+	coops, err := d.CooperativesForCode(ctx, serviceCode)
+	if err != nil || len(coops) == 0 {
+		return nil, err
+	}
 	var rows []struct {
 		CoopID   int64  `db:"coop_id"`
-		CoopCode string `db:"coop_code"`
-		CoopName string `db:"coop_name"`
 		Kind     string `db:"kind"`
 		HolderID int64  `db:"holder_id"`
 		Name     string `db:"name"`
@@ -308,17 +324,29 @@ func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([
 		HasPIN   int    `db:"has_pin"`
 		Locked   int    `db:"pin_locked"`
 	}
-	if err := d.db.SelectContext(ctx, &rows, d.db.Rebind(identifySQL), msisdn, serviceCode, msisdn, serviceCode); err != nil {
+	if err := d.db.SelectContext(ctx, &rows, d.db.Rebind(identifySQL(len(coops))), identifyArgs(coops, msisdn)...); err != nil {
 		return nil, fmt.Errorf("identify caller: %w", err)
+	}
+	order := make(map[int64]int, len(coops))
+	for i, c := range coops {
+		order[c.ID] = i
 	}
 	ids := make([]Identity, len(rows))
 	for i, r := range rows {
 		ids[i] = Identity{
-			Cooperative: Cooperative{ID: r.CoopID, Code: r.CoopCode, Name: r.CoopName},
+			Cooperative: coops[order[r.CoopID]],
 			Holder:      Holder{Kind: HolderKind(r.Kind), ID: r.HolderID, CooperativeID: r.CoopID},
 			Name:        r.Name, MemberNo: r.MemberNo, Role: r.Role, Language: r.Language, HasPIN: r.HasPIN == 1, PINLocked: r.Locked == 1,
 		}
 	}
+	slices.SortStableFunc(ids, func(a, b Identity) int {
+		return cmp.Or(
+			cmp.Compare(order[a.Cooperative.ID], order[b.Cooperative.ID]),
+			cmp.Compare(a.Holder.Kind, b.Holder.Kind), // "member" < "staff"
+			cmp.Compare(a.MemberNo, b.MemberNo),
+			cmp.Compare(a.Holder.ID, b.Holder.ID),
+		)
+	})
 	return ids, nil
 }
 

@@ -158,3 +158,55 @@ func TestDirectory(t *testing.T) {
 		})
 	})
 }
+
+// TestIdentifyOnASharedCode: a service code bound to two cooperatives finds
+// every identity of the phone in both, in a stable order (cooperative name,
+// members before staff, member number), and nothing of a third cooperative.
+func TestIdentifyOnASharedCode(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		d, err := members.NewDirectory(db, testSecret, nil)
+		require.NoError(t, err)
+		zeta, err := d.CreateCooperative(ctx, "KSPZ", "Zeta Mandiri", []string{"*500#"})
+		require.NoError(t, err)
+		alfa, err := d.CreateCooperative(ctx, "KSPA", "Alfa Sejahtera", []string{"*500#"})
+		require.NoError(t, err)
+		third, err := d.CreateCooperative(ctx, "KSPT", "Tiga", []string{"*501#"})
+		require.NoError(t, err)
+		const phone = "+6281377770000"
+		zStaff, err := d.AddStaff(ctx, zeta.ID, "Yosef", phone, members.RoleTeller)
+		require.NoError(t, err)
+		zMember, err := d.AddMember(ctx, zeta.ID, members.NewMember{No: "Z-9", Name: "Yosef Anggota", Phone: phone})
+		require.NoError(t, err)
+		aChild, err := d.AddMember(ctx, alfa.ID, members.NewMember{No: "A-2", Name: "Anak", Phone: phone})
+		require.NoError(t, err)
+		aParent, err := d.AddMember(ctx, alfa.ID, members.NewMember{No: "A-1", Name: "Bapak", Phone: phone})
+		require.NoError(t, err)
+		_, err = d.AddMember(ctx, third.ID, members.NewMember{No: "T-1", Name: "Lain", Phone: phone})
+		require.NoError(t, err)
+		require.NoError(t, d.SetPIN(ctx, members.Holder{Kind: members.KindStaff, ID: zStaff.ID, CooperativeID: zeta.ID}, "246810"))
+
+		ids, err := d.Identify(ctx, "*500#", phone)
+		require.NoError(t, err)
+		type row struct {
+			Coop, Name string
+			Holder     members.Holder
+			HasPIN     bool
+		}
+		var got []row
+		for _, id := range ids {
+			got = append(got, row{id.Cooperative.Name, id.Name, id.Holder, id.HasPIN})
+		}
+		assert.Equal(t, []row{
+			{"Alfa Sejahtera", "Bapak", members.Holder{Kind: members.KindMember, ID: aParent.ID, CooperativeID: alfa.ID}, false},
+			{"Alfa Sejahtera", "Anak", members.Holder{Kind: members.KindMember, ID: aChild.ID, CooperativeID: alfa.ID}, false},
+			{"Zeta Mandiri", "Yosef Anggota", members.Holder{Kind: members.KindMember, ID: zMember.ID, CooperativeID: zeta.ID}, false},
+			{"Zeta Mandiri", "Yosef", members.Holder{Kind: members.KindStaff, ID: zStaff.ID, CooperativeID: zeta.ID}, true},
+		}, got)
+		assert.Equal(t, "KSPA", ids[0].Cooperative.Code, "the cooperative comes whole")
+
+		ids, err = d.Identify(ctx, "*599#", phone)
+		require.NoError(t, err)
+		assert.Empty(t, ids, "an unbound code identifies no one")
+	})
+}
