@@ -403,18 +403,24 @@ func (l *Ledger) MemberBalances(ctx context.Context, coopID, memberID int64) (Me
 	}
 	var b MemberBalances
 	for _, r := range rows {
-		switch AccountKind(r.Kind) {
-		case Pokok:
-			b.Pokok = r.Total
-		case Wajib:
-			b.Wajib = r.Total
-		case Sukarela:
-			b.Sukarela = r.Total
-		case LoanPrincipal:
-			b.LoanOutstanding = r.Total
-		}
+		b.Add(AccountKind(r.Kind), r.Total)
 	}
 	return b, nil
+}
+
+// Add counts total, the sum of a member's accounts of kind k, in b (kinds
+// a member does not see are left out).
+func (b *MemberBalances) Add(k AccountKind, total int64) {
+	switch k {
+	case Pokok:
+		b.Pokok = total
+	case Wajib:
+		b.Wajib = total
+	case Sukarela:
+		b.Sukarela = total
+	case LoanPrincipal:
+		b.LoanOutstanding = total
+	}
 }
 
 const balanceSQL = Prepared + `SELECT a.balance + COALESCE((SELECT SUM(s.balance) FROM account_shards s WHERE s.account_id = a.id), 0)

@@ -4,6 +4,7 @@ package members
 const (
 	CoopsForCodeSQL = coopsForCodeSQL
 	ReadPINSQL      = readPINSQL
+	PINBalancesSQL  = pinBalancesSQL
 )
 
 // IdentifySQL is the identify statement for one cooperative, and its arguments.

@@ -14,7 +14,7 @@ const maxPlanRows = 50
 
 // TestHotPathPlansDoNotGrowWithTheCooperative seeds a cooperative of
 // 100,000 members beside a small one on PostgreSQL and checks, with EXPLAIN
-// ANALYZE (before and after the planner has statistics), that the first hop's and the PIN hop's statements read a handful
+// ANALYZE (before and after the planner has statistics), that the first hop's and the PIN hop's statements (the balance check's included) read a handful
 // of rows in either: their cost does not grow with the cooperative.
 func TestHotPathPlansDoNotGrowWithTheCooperative(t *testing.T) {
 	db := ledgertest.Postgres(t)
@@ -33,6 +33,7 @@ func TestHotPathPlansDoNotGrowWithTheCooperative(t *testing.T) {
 				{"service code", members.CoopsForCodeSQL, []any{c.ServiceCode}},
 				{"identify", identify, identifyArgs},
 				{"pin check", members.ReadPINSQL, []any{"member", id, c.ID}},
+				{"pin check and balances", members.PINBalancesSQL, []any{id, c.ID}},
 			} {
 				rows, node := ledgertest.PlanRows(t, db, s.query, s.args...)
 				assert.LessOrEqual(t, rows, int64(maxPlanRows), "%s in a cooperative of %d members: %s reads %d rows", s.name, c.Members, node, rows)

@@ -280,3 +280,62 @@ func BenchmarkImportMembers100k(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// TestCheckPINBalances: the PIN check that reads the balances in the same
+// statement answers exactly as CheckPIN followed by MemberBalances, and
+// gives no balances for a wrong, locked or missing PIN.
+func TestCheckPINBalances(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		ctx, d, c := importSetup(t, db)
+		_, err := d.ImportMembers(ctx, c.ID, strings.NewReader(membersCSV), false)
+		require.NoError(t, err)
+		_, err = d.ImportLoans(ctx, c.ID, strings.NewReader(loansCSV), false)
+		require.NoError(t, err)
+		l := ledger.New(db, nil)
+		holder := func(no string) members.Holder {
+			m, err := d.MemberByNo(ctx, c.ID, no)
+			require.NoError(t, err)
+			return members.Holder{Kind: members.KindMember, ID: m.ID, CooperativeID: c.ID}
+		}
+		siti, ani := holder("A-001"), holder("A-003")
+		require.NoError(t, d.SetPIN(ctx, siti, "246810"))
+
+		want, err := l.MemberBalances(ctx, c.ID, siti.ID)
+		require.NoError(t, err)
+		assert.Equal(t, ledger.MemberBalances{Pokok: 100_000, Wajib: 1_250_000, Sukarela: 500_000, LoanOutstanding: 12_000_000}, want)
+		b, _, _, err := d.CheckPINBalances(ctx, siti, "246810")
+		require.NoError(t, err)
+		assert.Equal(t, want, b, "the same balances as MemberBalances")
+
+		b, remaining, locked, err := d.CheckPINBalances(ctx, siti, "135799")
+		assert.ErrorIs(t, err, members.ErrWrongPIN)
+		assert.Equal(t, 2, remaining)
+		assert.False(t, locked)
+		assert.Zero(t, b, "no balances for a wrong PIN")
+		b, _, _, err = d.CheckPINBalances(ctx, siti, "246810")
+		require.NoError(t, err, "the right PIN again (the failure is reset)")
+		assert.Equal(t, want, b)
+		remaining, _, err = d.CheckPIN(ctx, siti, "135799")
+		assert.ErrorIs(t, err, members.ErrWrongPIN)
+		assert.Equal(t, 2, remaining, "the right PIN reset the count")
+
+		for range 2 {
+			_, _, locked, err = d.CheckPINBalances(ctx, siti, "135799")
+		}
+		assert.ErrorIs(t, err, members.ErrPINLocked)
+		assert.True(t, locked, "the third wrong PIN locks")
+		b, _, _, err = d.CheckPINBalances(ctx, siti, "246810")
+		assert.ErrorIs(t, err, members.ErrPINLocked, "locked: the right PIN does not open it")
+		assert.Zero(t, b)
+
+		b, _, _, err = d.CheckPINBalances(ctx, ani, "246810")
+		assert.ErrorIs(t, err, members.ErrNoPIN)
+		assert.Zero(t, b)
+		other := siti
+		other.CooperativeID = c.ID + 1000
+		_, _, _, err = d.CheckPINBalances(ctx, other, "246810")
+		assert.ErrorIs(t, err, members.ErrNoPIN, "never across cooperatives")
+		_, _, _, err = d.CheckPINBalances(ctx, members.Holder{Kind: members.KindStaff, ID: 1, CooperativeID: c.ID}, "246810")
+		assert.ErrorIs(t, err, members.ErrInvalid, "staff have no balances")
+	})
+}

@@ -312,7 +312,17 @@ func handlePIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID,
 	if !members.ValidatePINShape(in) {
 		return "", invalidWith{key: "pin.shape"}
 	}
-	remaining, _, err := e.dir.CheckPIN(ctx, s.Who.Holder, in)
+	var remaining int
+	var err error
+	if pb, ok := e.dir.(pinBalances); ok && s.Next == scrBalance && s.Who.Holder.Kind == members.KindMember {
+		var b ledger.MemberBalances
+		b, remaining, _, err = pb.CheckPINBalances(ctx, s.Who.Holder, in)
+		if err == nil {
+			s.balances = &b // for renderBalance, in this hop only
+		}
+	} else {
+		remaining, _, err = e.dir.CheckPIN(ctx, s.Who.Holder, in)
+	}
 	switch {
 	case err == nil:
 		s.Authed = true
@@ -330,10 +340,22 @@ func handlePIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID,
 	return "", err
 }
 
+// pinBalances is a Directory that can check a member's PIN and read their
+// balances in one round trip (members.Directory does): the balance check is
+// the hop every member makes on payday.
+type pinBalances interface {
+	CheckPINBalances(ctx context.Context, h members.Holder, pin string) (b ledger.MemberBalances, remaining int, justLocked bool, err error)
+}
+
 func renderBalance(ctx context.Context, e *Engine, s *Session) (string, error) {
-	b, err := e.books.MemberBalances(ctx, s.Who.Coop.ID, s.Who.Holder.ID)
-	if err != nil {
-		return "", err
+	var b ledger.MemberBalances
+	if s.balances != nil { // read with the PIN a moment ago, in this hop
+		b, s.balances = *s.balances, nil
+	} else {
+		var err error
+		if b, err = e.books.MemberBalances(ctx, s.Who.Coop.ID, s.Who.Holder.ID); err != nil {
+			return "", err
+		}
 	}
 	return T(s.Lang, "balance.head", ShortName(s.Who.Name)) + "\n" + T(s.Lang, "balance.body",
 		ledger.FormatRupiah(b.Pokok), ledger.FormatRupiah(b.Wajib), ledger.FormatRupiah(b.Sukarela), ledger.FormatRupiah(b.LoanOutstanding)), nil

@@ -6,6 +6,7 @@ package menus
 import (
 	"strconv"
 
+	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
 )
 
@@ -71,6 +72,10 @@ type Session struct {
 	// retried hop gets Last again and causes nothing.
 	Hop  int    `json:"hop"`
 	Last *Reply `json:"last,omitempty"`
+
+	// balances were read with the PIN in this hop for the balance screen
+	// it leads to; never stored (unexported).
+	balances *ledger.MemberBalances
 }
 
 // Names of Vars.

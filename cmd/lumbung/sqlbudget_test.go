@@ -73,7 +73,7 @@ func TestSQLStatementsPerHop(t *testing.T) {
 		{"081234567890", []hop{
 			{"first hop (caller)", "", 1, 0, "1 Cek Saldo"},
 			{"navigation to the PIN prompt", "1", 0, 0, "Masukkan PIN"},
-			{"PIN and balances", "246810", 2, 0, "Saldo Maria"},
+			{"PIN and balances", "246810", 1, 0, "Saldo Maria"}, // one statement: the PIN row with the balances
 		}},
 		{"081234567890", []hop{
 			{"first hop (caller)", "", 1, 0, "1 Cek Saldo"},
