@@ -598,19 +598,34 @@ const loanPolicySQL = `SELECT late_fee_bp_month, timezone FROM cooperatives WHER
 // loanToday returns the policy and the cooperative's calendar date at now, as
 // midnight UTC (the form installments' due dates are read in).
 func loanToday(ctx context.Context, q sqlx.ExtContext, coopID int64, now time.Time) (loanPolicy, time.Time, error) {
-	var p loanPolicy
-	err := sqlx.GetContext(ctx, q, &p, q.Rebind(loanPolicySQL), coopID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, time.Time{}, fmt.Errorf("cooperative %d: %w", coopID, ErrNotFound)
-	}
-	if err != nil {
-		return p, time.Time{}, fmt.Errorf("read policy of cooperative %d: %w", coopID, err)
-	}
-	loc, err := coopLocation(p.Timezone)
+	p, err := readLoanPolicy(ctx, q, coopID)
 	if err != nil {
 		return p, time.Time{}, err
 	}
-	return p, civilDate(now.In(loc)), nil
+	today, err := p.today(now)
+	return p, today, err
+}
+
+// readLoanPolicy reads the cooperative's loan policy.
+func readLoanPolicy(ctx context.Context, q sqlx.ExtContext, coopID int64) (loanPolicy, error) {
+	var p loanPolicy
+	err := sqlx.GetContext(ctx, q, &p, q.Rebind(loanPolicySQL), coopID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("cooperative %d: %w", coopID, ErrNotFound)
+	}
+	if err != nil {
+		return p, fmt.Errorf("read policy of cooperative %d: %w", coopID, err)
+	}
+	return p, nil
+}
+
+// today is the cooperative's calendar date at now, as midnight UTC.
+func (p loanPolicy) today(now time.Time) (time.Time, error) {
+	loc, err := coopLocation(p.Timezone)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return civilDate(now.In(loc)), nil
 }
 
 // loanPosition is where a loan stands on one day.
@@ -1124,8 +1139,16 @@ ORDER BY loan_id, no`
 // LoanInfo lists a member's loans, active ones first, then by number, with
 // where each stands today in the cooperative's time zone.
 func (l *Ledger) LoanInfo(ctx context.Context, coopID, memberID int64) ([]LoanInfo, error) {
-	now := l.now()
-	policy, today, err := loanToday(ctx, l.db, coopID, now)
+	policy, err := readLoanPolicy(ctx, l.db, coopID)
+	if err != nil {
+		return nil, err
+	}
+	return l.loanInfo(ctx, coopID, memberID, policy)
+}
+
+// loanInfo is LoanInfo under the cooperative's policy.
+func (l *Ledger) loanInfo(ctx context.Context, coopID, memberID int64, policy loanPolicy) ([]LoanInfo, error) {
+	today, err := policy.today(l.now())
 	if err != nil {
 		return nil, err
 	}
@@ -1172,7 +1195,15 @@ func (l *Ledger) LoanInfo(ctx context.Context, coopID, memberID int64) ([]LoanIn
 // due date. A closed loan is ErrLoanClosed; a loan of another cooperative
 // ErrNotFound.
 func (l *Ledger) NextInstallment(ctx context.Context, coopID, loanID int64) (amount int64, due time.Time, err error) {
-	now := l.now()
+	policy, err := readLoanPolicy(ctx, l.db, coopID)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return l.nextInstallment(ctx, coopID, loanID, policy)
+}
+
+// nextInstallment is NextInstallment under the cooperative's policy.
+func (l *Ledger) nextInstallment(ctx context.Context, coopID, loanID int64, policy loanPolicy) (amount int64, due time.Time, err error) {
 	var status string
 	err = l.db.GetContext(ctx, &status, l.db.Rebind(loanStatusSQL), coopID, loanID)
 	switch {
@@ -1183,7 +1214,7 @@ func (l *Ledger) NextInstallment(ctx context.Context, coopID, loanID int64) (amo
 	case status != LoanActive:
 		return 0, time.Time{}, fmt.Errorf("loan %d: %w", loanID, ErrLoanClosed)
 	}
-	policy, today, err := loanToday(ctx, l.db, coopID, now)
+	today, err := policy.today(l.now())
 	if err != nil {
 		return 0, time.Time{}, err
 	}

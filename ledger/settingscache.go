@@ -58,18 +58,20 @@ func (c *TTLCache[K, V]) Clear() {
 const SettingsTTL = 30 * time.Second
 
 // SettingsCache is a Ledger whose per-screen static lookups — a
-// cooperative's time zone and its USSD amount limit — are served from
+// cooperative's time zone, its USSD amount limit and its loan policy — are served from
 // memory for SettingsTTL: the statement and amount screens then send no
 // statement for them. Postings still check the limit in the database.
 type SettingsCache struct {
 	*Ledger
-	loc *TTLCache[int64, *time.Location]
-	max *TTLCache[int64, int64]
+	loc    *TTLCache[int64, *time.Location]
+	max    *TTLCache[int64, int64]
+	policy *TTLCache[int64, loanPolicy]
 }
 
 // CacheSettings wraps l.
 func CacheSettings(l *Ledger) *SettingsCache {
-	return &SettingsCache{Ledger: l, loc: NewTTLCache[int64, *time.Location](SettingsTTL), max: NewTTLCache[int64, int64](SettingsTTL)}
+	return &SettingsCache{Ledger: l, loc: NewTTLCache[int64, *time.Location](SettingsTTL), max: NewTTLCache[int64, int64](SettingsTTL),
+		policy: NewTTLCache[int64, loanPolicy](SettingsTTL)}
 }
 
 func cached[T any](now time.Time, c *TTLCache[int64, T], coopID int64, read func() (T, error)) (T, error) {
@@ -93,8 +95,34 @@ func (c *SettingsCache) MaxUSSDAmount(ctx context.Context, coopID int64) (int64,
 	return cached(c.now(), c.max, coopID, func() (int64, error) { return c.Ledger.MaxUSSDAmount(ctx, coopID) })
 }
 
+// LoanInfo is Ledger.LoanInfo under the cached loan policy (late fee, time
+// zone).
+func (c *SettingsCache) LoanInfo(ctx context.Context, coopID, memberID int64) ([]LoanInfo, error) {
+	p, err := c.loanPolicy(ctx, coopID)
+	if err != nil {
+		return nil, err
+	}
+	return c.Ledger.loanInfo(ctx, coopID, memberID, p)
+}
+
+// NextInstallment is Ledger.NextInstallment under the cached loan policy.
+// Repay reads the policy again in its transaction: the money is allocated
+// as the database says.
+func (c *SettingsCache) NextInstallment(ctx context.Context, coopID, loanID int64) (int64, time.Time, error) {
+	p, err := c.loanPolicy(ctx, coopID)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	return c.Ledger.nextInstallment(ctx, coopID, loanID, p)
+}
+
+func (c *SettingsCache) loanPolicy(ctx context.Context, coopID int64) (loanPolicy, error) {
+	return cached(c.now(), c.policy, coopID, func() (loanPolicy, error) { return readLoanPolicy(ctx, c.db, coopID) })
+}
+
 // ForgetSettings drops every cached setting (after a command changed one).
 func (c *SettingsCache) ForgetSettings() {
 	c.loc.Clear()
 	c.max.Clear()
+	c.policy.Clear()
 }

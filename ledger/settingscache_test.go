@@ -52,3 +52,66 @@ func TestSettingsCache(t *testing.T) {
 	_, err = c.Location(ctx, 999999)
 	assert.ErrorIs(t, err, ledger.ErrNotFound, "a miss is not cached as an answer")
 }
+
+// TestSettingsCacheLoanPolicy: "Info Pinjaman" and "Bayar angsuran" read the
+// cooperative's loan policy (late fee, time zone) once per SettingsTTL and
+// answer exactly as the uncached ledger; a changed late fee shows after
+// ForgetSettings; Repay still reads it in its own transaction.
+func TestSettingsCacheLoanPolicy(t *testing.T) {
+	_, dsn := ledgertest.PostgresWithURL(t)
+	var sent atomic.Int64
+	db, err := ledger.OpenPostgres(t.Context(), dsn, ledger.WithStatementHook(func(context.Context, string) { sent.Add(1) }))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	b := newLoanBooks(t, db, "KSP1")
+	loan := b.tenMillion(t, "P-1", b.m)
+	b.clock.Set(loanMorning(2026, 5, 20)) // installments of February to May due, the first ones late
+	c := ledger.CacheSettings(b.l)
+	ctx := t.Context()
+
+	type screens struct {
+		info   []ledger.LoanInfo
+		amount int64
+		due    time.Time
+	}
+	read := func(books interface {
+		LoanInfo(context.Context, int64, int64) ([]ledger.LoanInfo, error)
+		NextInstallment(context.Context, int64, int64) (int64, time.Time, error)
+	}) (screens, int64) {
+		t.Helper()
+		sent.Store(0)
+		var s screens
+		var err error
+		s.info, err = books.LoanInfo(ctx, b.c.ID, b.m.ID)
+		require.NoError(t, err)
+		s.amount, s.due, err = books.NextInstallment(ctx, b.c.ID, loan.ID)
+		require.NoError(t, err)
+		return s, sent.Load()
+	}
+	want, direct := read(b.l)
+	require.Len(t, want.info, 1)
+	require.Positive(t, want.info[0].Arrears, "the loan is in arrears: the late fee counts")
+	got, first := read(c)
+	assert.Equal(t, want, got, "the cache answers as the ledger does")
+	assert.Equal(t, direct-1, first, "the first screen reads the policy, the second has it from the cache")
+	got, again := read(c)
+	assert.Equal(t, want, got)
+	assert.Equal(t, direct-2, again, "within the TTL neither screen reads the policy")
+
+	_, err = db.Exec(`UPDATE cooperatives SET late_fee_bp_month = 0 WHERE id = $1`, b.c.ID)
+	require.NoError(t, err)
+	noFee, _ := read(b.l)
+	require.NotEqual(t, want.amount, noFee.amount, "the late fee is part of what is due")
+	c.ForgetSettings()
+	got, _ = read(c)
+	assert.Equal(t, noFee, got, "after ForgetSettings the new policy is read")
+
+	_, err = db.Exec(`UPDATE cooperatives SET late_fee_bp_month = 200 WHERE id = $1`, b.c.ID)
+	require.NoError(t, err)
+	fee, _ := read(b.l)
+	_, err = c.Repay(ctx, ledger.Repayment{CooperativeID: b.c.ID, LoanID: loan.ID, Amount: fee.amount, StaffID: b.staff, Key: "repay-1"})
+	require.NoError(t, err)
+	_, due, err := b.l.NextInstallment(ctx, b.c.ID, loan.ID)
+	require.NoError(t, err)
+	assert.True(t, due.After(fee.due), "Repay allocated by the database's late fee, not the cached one: everything due with its fee is paid (next due %s)", due)
+}

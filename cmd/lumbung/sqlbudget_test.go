@@ -58,6 +58,7 @@ func TestSQLStatementsPerHop(t *testing.T) {
 	// Warm: the service code and the cooperative's settings are cached now.
 	journey(t, env.phone("081234567890"), "4", "246810")
 	journey(t, env.phone("081299990000"), "1", "A-001", "2", "50000")
+	journey(t, env.phone("081234567891"), "2", "5", "802461") // the loan policy
 
 	type hop struct {
 		name       string
@@ -84,7 +85,7 @@ func TestSQLStatementsPerHop(t *testing.T) {
 			{"first hop (two members)", "", 1, 0, "Yohanes"},
 			{"choosing a member", "2", 0, 0, "1 Cek Saldo"},
 			{"navigation to the PIN prompt", "5", 0, 0, "Masukkan PIN"},
-			{"PIN and loan info", "802461", 4, 0, "PJ-0001"}, // PIN, policy, loans, installments
+			{"PIN and loan info", "802461", 3, 0, "PJ-0001"}, // PIN, loans, installments (the loan policy is cached)
 		}},
 		{"081299990000", []hop{ // a teller's cash deposit: the money path
 			{"first hop (staff)", "", 1, 0, "1 Terima Setoran"},
