@@ -365,13 +365,41 @@ func CreateAccount(ctx context.Context, tx *sqlx.Tx, coopID int64, kind AccountK
 
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
 
-const accountIDSQL = `SELECT id FROM accounts WHERE cooperative_id = ? AND kind = ?
+// accountIDSQL finds the account of a kind and owner. The COALESCEs say
+// exactly whose it is; the owner's own column, compared as such, lets the
+// unique index of that kind of owner find the one row (the COALESCEs alone
+// read every account of the cooperative).
+func accountIDSQL(o Owner) string {
+	const q = `SELECT id FROM accounts WHERE cooperative_id = ? AND kind = ?
 AND COALESCE(member_id, 0) = ? AND COALESCE(staff_id, 0) = ? AND COALESCE(loan_id, 0) = ?`
+	switch {
+	case o.LoanID != 0:
+		return q + ` AND loan_id = ?`
+	case o.MemberID != 0:
+		return q + ` AND member_id = ? AND loan_id IS NULL`
+	case o.StaffID != 0:
+		return q + ` AND staff_id = ?`
+	}
+	return q + ` AND member_id IS NULL AND staff_id IS NULL AND loan_id IS NULL AND 0 = ?`
+}
+
+// accountIDArgs are accountIDSQL's arguments.
+func accountIDArgs(coopID int64, kind AccountKind, o Owner) []any {
+	own := o.LoanID
+	switch {
+	case o.LoanID != 0:
+	case o.MemberID != 0:
+		own = o.MemberID
+	case o.StaffID != 0:
+		own = o.StaffID
+	}
+	return []any{coopID, string(kind), o.MemberID, o.StaffID, o.LoanID, own}
+}
 
 // AccountID finds the account of kind held by owner in a cooperative.
 func (l *Ledger) AccountID(ctx context.Context, coopID int64, kind AccountKind, owner Owner) (int64, error) {
 	var id int64
-	err := l.db.GetContext(ctx, &id, l.db.Rebind(accountIDSQL), coopID, string(kind), owner.MemberID, owner.StaffID, owner.LoanID)
+	err := l.db.GetContext(ctx, &id, l.db.Rebind(accountIDSQL(owner)), accountIDArgs(coopID, kind, owner)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("%s account of %+v in cooperative %d: %w", kind, owner, coopID, ErrNotFound)
 	}

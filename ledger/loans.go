@@ -888,7 +888,8 @@ func (r Repayment) validate() error {
 func repaymentSource(ctx context.Context, tx *sqlx.Tx, r Repayment, memberID int64, mustBeActive bool) (int64, error) {
 	if r.FromSukarela {
 		var id int64
-		err := tx.GetContext(ctx, &id, tx.Rebind(accountIDSQL), r.CooperativeID, string(Sukarela), memberID, 0, 0)
+		owner := Owner{MemberID: memberID}
+		err := tx.GetContext(ctx, &id, tx.Rebind(accountIDSQL(owner)), accountIDArgs(r.CooperativeID, Sukarela, owner)...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, fmt.Errorf("sukarela account of member %d: %w", memberID, ErrNotFound)
 		}
