@@ -56,6 +56,12 @@ func WithStatementHook(h StatementHook) PostgresOption {
 	return func(c *preparingConnector) { c.hook = h }
 }
 
+// WithNoticeHandler passes every notice the server sends (RAISE NOTICE,
+// auto_explain at log_level notice) to h: what the plan tests read.
+func WithNoticeHandler(h func(*pq.Error)) PostgresOption {
+	return func(c *preparingConnector) { c.Connector = pq.ConnectorWithNoticeHandler(c.Connector, h) }
+}
+
 // OpenPostgres connects to a PostgreSQL database given as a postgres:// URL.
 func OpenPostgres(ctx context.Context, dsn string, opts ...PostgresOption) (*DB, error) {
 	connector, err := pq.NewConnector(withBinaryParameters(dsn))
