@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestHotPathStatementsDoNotGrowWithTheCooperative(t *testing.T) {
 		kinds := map[string]bool{}
 		for _, p := range ran {
 			for _, k := range []string{"INSERT INTO journals", "INSERT INTO entries", "UPDATE accounts", "INSERT INTO outbox", "FROM pins", "sms_inbound"} {
-				if contains(p.Query, k) {
+				if strings.Contains(p.Query, k) {
 					kinds[k] = true
 				}
 			}
@@ -84,13 +85,4 @@ func TestHotPathStatementsDoNotGrowWithTheCooperative(t *testing.T) {
 			assert.True(t, kinds[k], "a statement with %q was checked", k)
 		}
 	})
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
