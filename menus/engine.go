@@ -53,6 +53,10 @@ const (
 	OutcomeEnd      Outcome = "end"
 	OutcomeInvalid  Outcome = "invalid"
 	OutcomeError    Outcome = "error"
+	// OutcomeCancelled: the hop's context was cancelled (the provider
+	// closed the request, or the handler stopped waiting) before the
+	// answer: not a failure of the service.
+	OutcomeCancelled Outcome = "cancelled"
 )
 
 // Result is a hop's reply plus what the metrics want to know about it.
@@ -346,10 +350,16 @@ func (e *Engine) end(s *Session, id ScreenID, text string) Result {
 // fail logs the detail and shows the member the polite internal-error
 // screen; the member never sees err.
 func (e *Engine) fail(s *Session, err error) Result {
-	e.log.Error("ussd hop failed", "provider", s.Provider, "msisdn", members.MaskMSISDN(s.MSISDN), "screen", s.Screen, "err", err)
+	outcome := OutcomeError
+	if errors.Is(err, context.Canceled) {
+		outcome = OutcomeCancelled
+		e.log.Info("ussd hop cancelled before its answer", "provider", s.Provider, "msisdn", members.MaskMSISDN(s.MSISDN), "screen", s.Screen)
+	} else {
+		e.log.Error("ussd hop failed", "provider", s.Provider, "msisdn", members.MaskMSISDN(s.MSISDN), "screen", s.Screen, "err", err)
+	}
 	s.Screen = scrEnded
 	s.Vars, s.Next = nil, ""
-	return Result{Reply: Reply{Text: T(s.Lang, "error.internal"), End: true}, Screen: s.Screen, Outcome: OutcomeError}
+	return Result{Reply: Reply{Text: T(s.Lang, "error.internal"), End: true}, Screen: s.Screen, Outcome: outcome}
 }
 
 // Failure is the reply for a hop that could not be run at all (a panic, a

@@ -149,6 +149,7 @@ const (
 	outcomeLimited     = "rate_limited"
 	outcomeTimeout     = "timeout"     // gave up waiting on a backend
 	outcomeUnavailable = "unavailable" // a backend was known to be down
+	outcomeHungUp      = "hung_up"     // the provider closed the request before the reply
 )
 
 func (h *Handler) hop(a Adapter) echo.HandlerFunc {
@@ -171,9 +172,17 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 			ans = hopAnswer{menus.Failure("id"), "", outcomeUnavailable}
 		} else {
 			ans = h.answer(ctx, req)
-			if h.Backends != nil && (ans.outcome == outcomeTimeout || ans.outcome == string(menus.OutcomeError)) {
-				h.Backends.Suspect()
-			}
+		}
+		if c.Request().Context().Err() != nil {
+			// The provider closed the request (the member hung up, the
+			// gateway gave up): no one reads the reply, and it says
+			// nothing about the backends. A retry gets the stored reply.
+			h.Log.Info("ussd provider closed the request before the reply", "provider", a.Name(), "msisdn", members.MaskMSISDN(req.MSISDN))
+			h.Metrics.Hops.WithLabelValues(a.Name(), "", outcomeHungUp).Inc() // no screen reached the member
+			return nil
+		}
+		if h.Backends != nil && (ans.outcome == outcomeTimeout || ans.outcome == string(menus.OutcomeError)) {
+			h.Backends.Suspect()
 		}
 		if err := a.Write(c.Response(), Reply{Text: ans.reply.Text, End: ans.reply.End}); err != nil {
 			h.Log.Warn("write ussd reply", "provider", a.Name(), "err", err)
@@ -442,6 +451,9 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 	case errors.Is(err, ErrSessionBusy):
 		h.Log.Warn("ussd session busy", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
 		return menus.Reply{Text: menus.T(lang, "error.busy"), End: true}, "", outcomeBusy
+	case errors.Is(err, context.Canceled):
+		h.Log.Info("ussd hop cancelled before its answer", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
+		return menus.Failure(lang), "", string(menus.OutcomeCancelled)
 	case err != nil:
 		h.Log.Error("ussd hop failed", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN), "err", err)
 		return menus.Failure(lang), "", string(menus.OutcomeError)

@@ -11,11 +11,13 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -262,3 +264,53 @@ func TestDetachedHandlerAnswersACallThatIgnoresItsContext(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "END Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", body)
 }
+
+// TestHandlerHungUpOnIsNotAnError: a provider that closes the request
+// before the reply (the member hung up, the gateway gave up) cancels the
+// hop's work; that is logged as what it is, not as an error, and does not
+// send the backend watcher looking for an outage.
+func TestHandlerHungUpOnIsNotAnError(t *testing.T) {
+	for _, detach := range []bool{false, true} {
+		t.Run(map[bool]string{false: "on the request goroutine", true: "detached"}[detach], func(t *testing.T) {
+			dir := stuckDirectory{after: make(chan error, 1)}
+			logs := &syncBuffer{}
+			log := slog.New(slog.NewTextHandler(logs, nil))
+			reg := prometheus.NewRegistry()
+			watch := &countingBackends{}
+			h := &ussd.Handler{
+				Engine: menus.NewEngine(dir, noBooks{}, log), Sessions: ussd.NewMemoryStore(time.Second),
+				Metrics: ussd.NewMetrics(reg), Log: log, HopDeadline: time.Minute, Budget: time.Minute, Detach: detach, Backends: watch,
+			}
+			e := echo.New()
+			h.Register(e.Group("/ussd"), ussd.AfricasTalking{})
+			srv := httptest.NewServer(e)
+			t.Cleanup(srv.Close)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/ussd/africastalking", strings.NewReader(url.Values{
+				"sessionId": {"s1"}, "serviceCode": {"*123#"}, "phoneNumber": {"+6281234567890"}, "text": {""}}.Encode()))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+			_, err = http.DefaultClient.Do(req)
+			require.Error(t, err, "the client went away")
+			select {
+			case <-dir.after:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the hop's work was not cancelled when the provider hung up")
+			}
+			require.Eventually(t, func() bool { return strings.Contains(logs.String(), "closed the request") }, 5*time.Second, 10*time.Millisecond, "logs: %s", logs)
+			assert.NotContains(t, logs.String(), "level=ERROR", "a hang-up is not an error")
+			assert.Zero(t, watch.suspects.Load(), "a hang-up says nothing about the backends")
+			require.Eventually(t, func() bool {
+				return testutil.ToFloat64(h.Metrics.Hops.WithLabelValues("africastalking", "", "hung_up")) == 1
+			}, 5*time.Second, 10*time.Millisecond, "counted as hung_up")
+		})
+	}
+}
+
+// countingBackends is a Backends that is never down and counts suspicions.
+type countingBackends struct{ suspects atomic.Int64 }
+
+func (*countingBackends) Down() bool { return false }
+func (b *countingBackends) Suspect() { b.suspects.Add(1) }
