@@ -179,6 +179,7 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 			// nothing about the backends. A retry gets the stored reply.
 			h.Log.Info("ussd provider closed the request before the reply", "provider", a.Name(), "msisdn", members.MaskMSISDN(req.MSISDN))
 			h.Metrics.Hops.WithLabelValues(a.Name(), "", outcomeHungUp).Inc() // no screen reached the member
+			h.Metrics.HopSeconds.WithLabelValues(a.Name()).Observe(time.Since(start).Seconds())
 			return nil
 		}
 		if h.Backends != nil && (ans.outcome == outcomeTimeout || ans.outcome == string(menus.OutcomeError)) {
