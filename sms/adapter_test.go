@@ -147,6 +147,7 @@ var formReasons = []string{
 	"request body is not a valid form",
 	"request body could not be read",
 	"text is longer than 8 KiB",
+	"text must not hold a NUL byte",
 }
 
 // fieldReasons are the reasons checkInbound gives for wire names id, from, to.

@@ -99,6 +99,7 @@ var atInboundCases = []adapterCase[sms.Inbound]{
 	{label: "missing from", body: "id=m1&to=21525&text=SALDO", reason: "missing from"},
 	{label: "from with a control character", body: "id=m1&from=0812%00&text=SALDO", reason: "from must be at most 64 characters without control characters"},
 	{label: "text over 8 KiB", body: "id=m1&from=0812&text=" + strings.Repeat("x", 8<<10+1), reason: "text is longer than 8 KiB"},
+	{label: "text with a NUL byte", body: "id=m1&from=0812&text=SALDO%00", reason: "text must not hold a NUL byte"},
 	{label: "body over 64 KiB", body: "id=m1&from=0812&pad=" + strings.Repeat("x", 64<<10), reason: "request body is larger than 64 KiB"},
 	{label: "bad escape", body: "id=m1&from=0812&text=482913%zz", reason: "request body is not a valid form"},
 	{label: "json body", contentType: "application/json", body: `{"id":"m1"}`, reason: "content type must be application/x-www-form-urlencoded"},

@@ -91,6 +91,10 @@ func checkInbound(in *Inbound, idName, fromName, toName string) error {
 		return errors.New(toName + " must be at most 64 characters without control characters")
 	case len(in.Text) > maxInboundText:
 		return errors.New("text is longer than 8 KiB")
+	case strings.IndexByte(in.Text, 0) >= 0:
+		// Refused, not stored: PostgreSQL cannot hold it, and a message
+		// that fails to store is retried by the gateway for ever.
+		return errors.New("text must not hold a NUL byte")
 	}
 	in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
 	return nil

@@ -194,6 +194,7 @@ var kannelInboundCases = []adapterCase[sms.Inbound]{
 	{label: "to too long", target: "/sms/kannel?from=0812&to=" + strings.Repeat("1", 65) + "&text=SALDO&id=" + kannelUUID, reason: "to must be at most 64 characters without control characters"},
 	{label: "bad escape in text", target: "/sms/kannel?from=0812&to=1234&text=482913%zz&id=" + kannelUUID, reason: "query string is not valid"},
 	{label: "query over 8 KiB", target: "/sms/kannel?from=0812&id=" + kannelUUID + "&text=" + strings.Repeat("x", 8<<10), reason: "query string is longer than 8 KiB"},
+	{label: "text with a NUL byte", target: "/sms/kannel?from=0812&to=1234&text=SALDO%00&id=" + kannelUUID, reason: "text must not hold a NUL byte"},
 	{
 		label: "post-url text over 8 KiB", method: http.MethodPost,
 		target: "/sms/kannel?from=0812&id=" + kannelUUID, contentType: "text/plain",

@@ -101,6 +101,7 @@ var twilioInboundCases = []adapterCase[sms.Inbound]{
 	{label: "missing From", body: "MessageSid=SM1&To=1234&Body=BAL", reason: "missing From"},
 	{label: "From with a newline", body: "MessageSid=SM1&From=%2B62%0Aforged&Body=BAL", reason: "From must be at most 64 characters without control characters"},
 	{label: "Body over 8 KiB", body: "MessageSid=SM1&From=%2B6281234567890&Body=" + strings.Repeat("x", 8<<10+1), reason: "text is longer than 8 KiB"},
+	{label: "Body with a NUL byte", body: "MessageSid=SM1&From=%2B6281234567890&Body=SALDO%00", reason: "text must not hold a NUL byte"},
 	{label: "body over 64 KiB", body: "MessageSid=SM1&pad=" + strings.Repeat("x", 64<<10), reason: "request body is larger than 64 KiB"},
 	{label: "bad escape", body: "MessageSid=SM1&Body=%zz", reason: "request body is not a valid form"},
 	{label: "json", contentType: "application/json", body: `{"MessageSid":"SM1"}`, reason: "content type must be application/x-www-form-urlencoded"},

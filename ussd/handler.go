@@ -156,6 +156,9 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		req, err := a.Parse(c.Request())
+		if err == nil && !plainText(req) {
+			err = &BadRequest{Reason: reasonNotText} // refused here: never stored, never retried into a failure
+		}
 		if err != nil {
 			var br *BadRequest
 			reason := "bad request"

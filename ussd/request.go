@@ -3,6 +3,11 @@
 // store (Redis or in-process), and writes the reply in the provider's format.
 package ussd
 
+import (
+	"strings"
+	"unicode/utf8"
+)
+
 // Phase says where in its life a USSD session is, as the provider tells it.
 type Phase int
 
@@ -53,4 +58,23 @@ type Request struct {
 type Reply struct {
 	Text string
 	End  bool
+}
+
+// reasonNotText is the answer to a hop that holds a NUL byte or bytes that
+// are not UTF-8: nothing a handset types, and nothing the stores can hold
+// (PostgreSQL refuses both in text).
+const reasonNotText = "request holds a NUL byte or invalid UTF-8"
+
+// plainText reports whether every field of req is valid UTF-8 without NUL.
+func plainText(req Request) bool {
+	ok := func(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+	if !ok(req.SessionID) || !ok(req.MSISDN) || !ok(req.ServiceCode) || !ok(req.Input) {
+		return false
+	}
+	for _, p := range req.Preset {
+		if !ok(p) {
+			return false
+		}
+	}
+	return true
 }
