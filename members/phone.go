@@ -21,7 +21,10 @@ const maxRawMSISDN = 40
 // Spaces, tabs, dashes, dots and parentheses are ignored. A leading "+" or
 // "00" introduces a country code; a single leading "0" is an Indonesian
 // national number ("0812…" → "+62812…"); digits starting with "62" are
-// Indonesian without the "+". Any other run of 10–15 digits that does not
+// Indonesian without the "+"; 9–12 digits starting with "8" are an
+// Indonesian mobile number that lost its 0 ("81234567890" → "+6281234567890":
+// a spreadsheet drops the 0; a number of Japan, Korea, Vietnam or China
+// needs its "+" or "00"). Any other run of 10–15 digits that does not
 // start with "0" is taken as international with the "+" left out (Hubtel
 // sends "233244000000"). The result is "+" and 8–15 digits; an Indonesian
 // number has 9–13 digits after "62", the first of them not "0". Errors wrap
@@ -57,6 +60,11 @@ func NormalizeMSISDN(s string) (string, error) {
 		}
 		d = "62" + d[1:]
 	case strings.HasPrefix(d, "62"):
+	case d[0] == '8' && len(d) >= 9 && len(d) <= 12:
+		// An Indonesian mobile number whose national 0 was lost (a
+		// spreadsheet column read as a number drops it): "81234567890".
+		// Read as international it would be a Japanese (+81) number.
+		d = "62" + d
 	case len(d) < 10 || len(d) > 15:
 		return "", msisdnError("needs a +, 0 or 62 prefix")
 	}
