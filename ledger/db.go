@@ -111,6 +111,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
 	}
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(30000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
@@ -129,6 +132,33 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// ownerOnly creates the SQLite file at path readable by its owner alone
+// (0600), or takes group and other access away from one that exists: it
+// holds members' names, phones, balances and PIN hashes. SQLite gives its
+// -wal and -shm files the main file's permissions.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat sqlite %s: %w", path, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := f.Chmod(fi.Mode().Perm() &^ 0o077); err != nil {
+			return fmt.Errorf("restrict sqlite %s to its owner: %w", path, err)
+		}
+		for _, side := range []string{"-wal", "-shm"} {
+			if err := os.Chmod(path+side, fi.Mode().Perm()&^0o077); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("restrict sqlite %s%s to its owner: %w", path, side, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Migrate applies every embedded migration not yet applied. On PostgreSQL a
