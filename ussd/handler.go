@@ -131,13 +131,38 @@ func (h *Handler) atEvents(c echo.Context) error {
 		status = "other"
 	}
 	h.Metrics.Events.WithLabelValues("africastalking", status).Inc()
-	if err := h.Sessions.Delete(r.Context(), "africastalking:"+id); err != nil {
-		h.Log.Warn("drop ended ussd session", "provider", "africastalking", "err", err)
-	}
+	h.endSession(r.Context(), "africastalking", "africastalking:"+id, r.PostForm.Get("phoneNumber"))
 	if status == "Failed" {
 		h.Log.Warn("africa's talking reports a failed session", "duration_ms", r.PostForm.Get("durationInMillis"))
 	}
 	return c.NoContent(http.StatusOK)
+}
+
+// endSession drops the state of a session the network says has ended, but
+// only when the notice names the session's own phone: anyone who learns a
+// session id could otherwise end a member's live session. A notice without
+// the phone, or from another one, leaves the state to expire by itself.
+func (h *Handler) endSession(ctx context.Context, provider, key, phone string) {
+	old, err := h.Sessions.Get(ctx, key)
+	if err != nil {
+		h.Log.Warn("read ended ussd session", "provider", provider, "err", err)
+		return
+	}
+	if old == nil {
+		return // gone already
+	}
+	var s struct {
+		MSISDN string `json:"msisdn"`
+	}
+	msisdn, nerr := members.NormalizeMSISDN(phone)
+	if err := json.Unmarshal(old, &s); err != nil || nerr != nil || msisdn != s.MSISDN {
+		h.Log.Warn("ussd session-end notice not from the session's phone: ignored", "provider", provider,
+			"msisdn", members.MaskMSISDN(s.MSISDN), "from", members.MaskMSISDN(msisdn))
+		return
+	}
+	if err := h.Sessions.Delete(ctx, key); err != nil {
+		h.Log.Warn("drop ended ussd session", "provider", provider, "err", err)
+	}
 }
 
 // Outcomes the handler adds to the engine's.
@@ -381,9 +406,7 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 	}()
 	key := req.Provider + ":" + req.SessionID
 	if req.Phase == PhaseEnd {
-		if err := h.Sessions.Delete(ctx, key); err != nil {
-			h.Log.Warn("drop ended ussd session", "provider", req.Provider, "err", err)
-		}
+		h.endSession(ctx, req.Provider, key, req.MSISDN)
 		return menus.Reply{End: true}, "", string(menus.OutcomeEnd)
 	}
 	apply := func(old []byte) ([]byte, error) {

@@ -73,3 +73,36 @@ func TestPoisonInputIsRefusedAtTheEdge(t *testing.T) {
 		})
 	})
 }
+
+// TestSessionEndFromAnotherPhoneIsIgnored: a session-end notice (Africa's
+// Talking's events callback, a Hubtel Release) that does not name the
+// session's own phone leaves the member's live session alone; the real one
+// ends it.
+func TestSessionEndFromAnotherPhoneIsIgnored(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		ctx := context.Background()
+		p := env.phone("081234567890")
+		_, err := p.Dial(ctx)
+		require.NoError(t, err)
+		for _, forged := range []url.Values{
+			{"sessionId": {p.SessionID()}, "phoneNumber": {"+6281299999999"}, "status": {"Success"}},
+			{"sessionId": {p.SessionID()}, "status": {"Success"}}, // no phone at all
+		} {
+			code, _ := post(t, env, "/ussd/africastalking/events", forged)
+			assert.Equal(t, http.StatusOK, code)
+		}
+		s, err := p.Send(ctx, "1")
+		require.NoError(t, err)
+		assert.Contains(t, s.Text, "Masukkan PIN", "the session lives on")
+		logs := env.logs.String()
+		assert.Contains(t, logs, "not from the session's phone: ignored")
+		assert.NotContains(t, logs, "81299999999", "phones are masked in the log")
+
+		code, _ := post(t, env, "/ussd/africastalking/events", url.Values{"sessionId": {p.SessionID()}, "phoneNumber": {"+6281234567890"}, "status": {"Success"}})
+		assert.Equal(t, http.StatusOK, code)
+		s, err = p.Send(ctx, "246810")
+		require.NoError(t, err)
+		assert.True(t, s.End, "the session's own phone ended it: %q", s.Text)
+		assert.NotContains(t, s.Text, "Saldo", "no balance after the session ended")
+	})
+}

@@ -81,8 +81,8 @@ func TestRedisRoundTripsPerHop(t *testing.T) {
 	s = budget("the PIN and balance hop", []string{hop, commit}, send("246810"))
 	assert.Equal(t, ussdtest.Screen{End: true, Text: "Saldo Maria G.\nPokok Rp500.000\nWajib Rp1.200.000\nSukarela Rp1.250.000\nPinjaman Rp0"}, s)
 
-	budget("the network ending the session", []string{dropping}, func() ussdtest.Screen {
-		code, _ := post(t, env, "/ussd/africastalking/events", url.Values{"sessionId": {p.SessionID()}, "status": {"Success"}})
+	budget("the network ending the session", []string{"get", dropping}, func() ussdtest.Screen { // is it the session's phone? then drop
+		code, _ := post(t, env, "/ussd/africastalking/events", url.Values{"sessionId": {p.SessionID()}, "phoneNumber": {"+6281234567890"}, "status": {"Success"}})
 		assert.Equal(t, http.StatusOK, code)
 		return ussdtest.Screen{}
 	})
