@@ -172,9 +172,10 @@ const (
 	outcomeBusy        = "busy"
 	outcomeBadRequest  = "bad_request"
 	outcomeLimited     = "rate_limited"
-	outcomeTimeout     = "timeout"     // gave up waiting on a backend
-	outcomeUnavailable = "unavailable" // a backend was known to be down
-	outcomeHungUp      = "hung_up"     // the provider closed the request before the reply
+	outcomeTimeout     = "timeout"       // gave up waiting on a backend
+	outcomeUnavailable = "unavailable"   // a backend was known to be down
+	outcomeHungUp      = "hung_up"       // the provider closed the request before the reply
+	outcomeFull        = "sessions_full" // the in-process store is at its cap: a new session refused
 )
 
 func (h *Handler) hop(a Adapter) echo.HandlerFunc {
@@ -475,6 +476,9 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 	case errors.Is(err, ErrRateLimited):
 		h.Log.Warn("ussd rate limit reached", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
 		return menus.Reply{Text: menus.T("id", "error.rate_limited"), End: true}, "", outcomeLimited
+	case errors.Is(err, ErrSessionsFull):
+		h.Log.Warn("ussd session store full: new session refused", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
+		return menus.Reply{Text: menus.T(lang, "error.rate_limited"), End: true}, "", outcomeFull
 	case errors.Is(err, ErrSessionBusy):
 		h.Log.Warn("ussd session busy", "provider", req.Provider, "msisdn", members.MaskMSISDN(req.MSISDN))
 		return menus.Reply{Text: menus.T(lang, "error.busy"), End: true}, "", outcomeBusy

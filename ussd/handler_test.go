@@ -314,3 +314,36 @@ type countingBackends struct{ suspects atomic.Int64 }
 
 func (*countingBackends) Down() bool { return false }
 func (b *countingBackends) Suspect() { b.suspects.Add(1) }
+
+// TestHandlerAnswersAFullStorePolitely: at the in-process store's cap a new
+// session gets a polite END (and is counted), a live one goes on.
+func TestHandlerAnswersAFullStorePolitely(t *testing.T) {
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	store := ussd.NewMemoryStore(time.Second)
+	t.Cleanup(func() { store.Close() })
+	store.MaxSessions = 1
+	h := &ussd.Handler{
+		Engine: menus.NewEngine(brokenDirectory{}, noBooks{}, log), Sessions: store,
+		Metrics: ussd.NewMetrics(prometheus.NewRegistry()), Log: log, HopDeadline: time.Second,
+	}
+	e := echo.New()
+	h.Register(e.Group("/ussd"), ussd.AfricasTalking{})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	hopAs := func(session, text string) string {
+		resp, err := http.PostForm(srv.URL+"/ussd/africastalking", url.Values{
+			"sessionId": {session}, "serviceCode": {"*123#"}, "phoneNumber": {"+6281234567890"}, "text": {text}})
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	first := hopAs("s1", "")
+	require.True(t, strings.HasPrefix(first, "CON "), first)
+	assert.Equal(t, "END Terlalu banyak permintaan. Silakan coba lagi beberapa menit lagi.", hopAs("s2", ""))
+	assert.Equal(t, 1.0, testutil.ToFloat64(h.Metrics.Hops.WithLabelValues("africastalking", "", "sessions_full")))
+	assert.Contains(t, logs.String(), "session store full")
+	assert.Equal(t, first, hopAs("s1", ""), "the live session is untouched (a retried first hop gets its reply)")
+}

@@ -14,6 +14,15 @@ import (
 // by another hop) before the new state could be stored. Nothing is stored.
 var ErrHoldLost = errors.New("ussd session hold lapsed before the update was stored")
 
+// ErrSessionsFull is returned by MemoryStore when a new session would go
+// past its cap: a flood of first hops must not grow the process without
+// bound. Live sessions go on; new ones are refused until some end.
+var ErrSessionsFull = errors.New("ussd session store full: new session refused")
+
+// DefaultMaxSessions caps a MemoryStore's live sessions: a one-machine
+// cooperative has a few hundred at once (180 s idle each); a state is 1–2 KB.
+const DefaultMaxSessions = 50_000
+
 // defaultLockTTL is used when a store is built with lockTTL <= 0.
 const defaultLockTTL = 10 * time.Second
 
@@ -26,10 +35,14 @@ const memJanitorInterval = 30 * time.Second
 // read and is swept by a janitor goroutine that Close stops.
 type MemoryStore struct {
 	lockTTL time.Duration
+	// MaxSessions caps the live sessions (DefaultMaxSessions; 0 or less:
+	// no cap). Set it before the store is used.
+	MaxSessions int
 
 	mu     sync.Mutex
 	states map[string]memState
 	holds  map[string]*memHold
+	swept  time.Time // the last sweep
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -58,11 +71,12 @@ func NewMemoryStore(lockTTL time.Duration) *MemoryStore {
 		lockTTL = defaultLockTTL
 	}
 	s := &MemoryStore{
-		lockTTL: lockTTL,
-		states:  make(map[string]memState),
-		holds:   make(map[string]*memHold),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		lockTTL:     lockTTL,
+		MaxSessions: DefaultMaxSessions,
+		states:      make(map[string]memState),
+		holds:       make(map[string]*memHold),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	go s.janitor(memJanitorInterval)
 	return s
@@ -154,8 +168,24 @@ func (s *MemoryStore) commit(key string, h *memHold, value []byte, ttl time.Dura
 		delete(s.states, key)
 		return nil
 	}
+	if _, live := s.states[key]; !live && s.MaxSessions > 0 && len(s.states) >= s.MaxSessions {
+		if now.Sub(s.swept) >= time.Second { // at most once a second under a flood
+			s.sweepLocked(now)
+		}
+		if len(s.states) >= s.MaxSessions {
+			return ErrSessionsFull
+		}
+	}
 	s.states[key] = memState{value: bytes.Clone(value), expires: now.Add(ttl)}
 	return nil
+}
+
+// Len is how many sessions the store holds (some may have expired unswept):
+// the lumbung_ussd_memory_sessions gauge.
+func (s *MemoryStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.states)
 }
 
 // release lets go of h without storing anything; a hold that already lapsed
@@ -238,6 +268,12 @@ func (s *MemoryStore) janitor(every time.Duration) {
 func (s *MemoryStore) sweep(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweepLocked(now)
+}
+
+// sweepLocked is sweep with s.mu held.
+func (s *MemoryStore) sweepLocked(now time.Time) {
+	s.swept = now
 	for k, st := range s.states {
 		if !now.Before(st.expires) {
 			delete(s.states, k)

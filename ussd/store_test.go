@@ -775,3 +775,32 @@ func (h *held) finish() error {
 	}
 	return err
 }
+
+// TestMemoryStoreIsBounded: a flood of new sessions stops at MaxSessions
+// (ErrSessionsFull, nothing stored) while live sessions go on updating; an
+// expired session makes room again.
+func TestMemoryStoreIsBounded(t *testing.T) {
+	ctx := context.Background()
+	s := ussd.NewMemoryStore(time.Second)
+	t.Cleanup(func() { s.Close() })
+	assert.Equal(t, ussd.DefaultMaxSessions, s.MaxSessions, "bounded by default")
+	s.MaxSessions = 3
+	put := func(key string, ttl time.Duration) error {
+		return s.Update(ctx, key, ttl, func([]byte) ([]byte, error) { return []byte(key), nil })
+	}
+	require.NoError(t, put("a", time.Minute))
+	require.NoError(t, put("b", time.Minute))
+	require.NoError(t, put("c", 50*time.Millisecond))
+	assert.Equal(t, 3, s.Len())
+	assert.ErrorIs(t, put("d", time.Minute), ussd.ErrSessionsFull)
+	v, err := s.Get(ctx, "d")
+	require.NoError(t, err)
+	assert.Nil(t, v, "nothing stored for the refused session")
+	require.NoError(t, put("a", time.Minute), "a live session still updates at the cap")
+
+	time.Sleep(1100 * time.Millisecond) // "c" expires; the sweep under the cap runs at most once a second
+	require.NoError(t, put("d", time.Minute), "an expired session made room")
+	assert.Equal(t, 3, s.Len())
+	require.NoError(t, s.Delete(ctx, "b"))
+	require.NoError(t, put("e", time.Minute), "an ended session made room")
+}

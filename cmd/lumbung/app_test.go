@@ -321,6 +321,11 @@ func TestOperatorEndpoints(t *testing.T) {
 		assert.Equal(t, http.StatusOK, code)
 		assert.Contains(t, body, `lumbung_ussd_hops_total{outcome="end",provider="africastalking",screen="balance"} 1`)
 		assert.Contains(t, body, `lumbung_ussd_hop_duration_seconds_count{provider="africastalking"} 3`)
+		if _, inProcess := env.app.sessions.(*ussd.MemoryStore); inProcess {
+			assert.Contains(t, body, "lumbung_ussd_memory_sessions 1", "the in-process store's size is watched")
+		} else {
+			assert.NotContains(t, body, "lumbung_ussd_memory_sessions", "Redis keeps the sessions")
+		}
 		code, _ = get("/no-such-page")
 		assert.Equal(t, http.StatusNotFound, code)
 

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,6 +159,12 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, books: ledger.New(db, nil), registry: prometheus.NewRegistry(),
 		limiter: limiter}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m, ok := sessions.(*ussd.MemoryStore); ok {
+		a.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "lumbung_ussd_memory_sessions",
+			Help: "USSD sessions held by the in-process session store (its cap refuses new ones beyond " + strconv.Itoa(m.MaxSessions) + ").",
+		}, func() float64 { return float64(m.Len()) }))
+	}
 	a.watch = newBackendWatch(log, map[string]func(context.Context) error{"database": db.PingContext, "sessions": sessions.Ping})
 	a.engine = menus.NewEngine(a.dir, waitForWrites{ledger.CacheSettings(a.books)}, a.log)
 	if err := a.wireSMS(key, a.engine); err != nil {
