@@ -126,9 +126,13 @@ func (s *MemoryStore) acquire(ctx context.Context, key string) (*memHold, []byte
 		now := time.Now()
 		cur := s.holds[key]
 		if cur == nil || !now.Before(cur.expires) {
+			old := s.loadLocked(key, now)
+			if old == nil && s.fullLocked(now) {
+				s.mu.Unlock()
+				return nil, nil, ErrSessionsFull
+			}
 			h := &memHold{expires: now.Add(s.lockTTL), released: make(chan struct{})}
 			s.holds[key] = h
-			old := s.loadLocked(key, now)
 			s.mu.Unlock()
 			return h, old, nil
 		}
@@ -168,16 +172,22 @@ func (s *MemoryStore) commit(key string, h *memHold, value []byte, ttl time.Dura
 		delete(s.states, key)
 		return nil
 	}
-	if _, live := s.states[key]; !live && s.MaxSessions > 0 && len(s.states) >= s.MaxSessions {
-		if now.Sub(s.swept) >= time.Second { // at most once a second under a flood
-			s.sweepLocked(now)
-		}
-		if len(s.states) >= s.MaxSessions {
-			return ErrSessionsFull
-		}
-	}
 	s.states[key] = memState{value: bytes.Clone(value), expires: now.Add(ttl)}
 	return nil
+}
+
+// fullLocked reports whether a new session must be refused: the store holds
+// MaxSessions live ones. It is asked before the hop's work runs, so that a
+// refused hop has done nothing; a few hops admitted at once may overshoot
+// the cap by as many. s.mu must be held.
+func (s *MemoryStore) fullLocked(now time.Time) bool {
+	if s.MaxSessions <= 0 || len(s.states) < s.MaxSessions {
+		return false
+	}
+	if now.Sub(s.swept) >= time.Second { // at most once a second under a flood
+		s.sweepLocked(now)
+	}
+	return len(s.states) >= s.MaxSessions
 }
 
 // Len is how many sessions the store holds (some may have expired unswept):

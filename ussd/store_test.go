@@ -792,7 +792,10 @@ func TestMemoryStoreIsBounded(t *testing.T) {
 	require.NoError(t, put("b", time.Minute))
 	require.NoError(t, put("c", 50*time.Millisecond))
 	assert.Equal(t, 3, s.Len())
-	assert.ErrorIs(t, put("d", time.Minute), ussd.ErrSessionsFull)
+	ran := false
+	err := s.Update(ctx, "d", time.Minute, func([]byte) ([]byte, error) { ran = true; return []byte("d"), nil })
+	assert.ErrorIs(t, err, ussd.ErrSessionsFull)
+	assert.False(t, ran, "a refused session's hop does no work (no posting behind a refusal)")
 	v, err := s.Get(ctx, "d")
 	require.NoError(t, err)
 	assert.Nil(t, v, "nothing stored for the refused session")
