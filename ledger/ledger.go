@@ -380,20 +380,21 @@ AND COALESCE(member_id, 0) = ? AND COALESCE(staff_id, 0) = ? AND COALESCE(loan_i
 	case o.StaffID != 0:
 		return q + ` AND staff_id = ?`
 	}
-	return q + ` AND member_id IS NULL AND staff_id IS NULL AND loan_id IS NULL AND 0 = ?`
+	return q + ` AND member_id IS NULL AND staff_id IS NULL AND loan_id IS NULL`
 }
 
 // accountIDArgs are accountIDSQL's arguments.
 func accountIDArgs(coopID int64, kind AccountKind, o Owner) []any {
-	own := o.LoanID
+	args := []any{coopID, string(kind), o.MemberID, o.StaffID, o.LoanID}
 	switch {
 	case o.LoanID != 0:
+		return append(args, o.LoanID)
 	case o.MemberID != 0:
-		own = o.MemberID
+		return append(args, o.MemberID)
 	case o.StaffID != 0:
-		own = o.StaffID
+		return append(args, o.StaffID)
 	}
-	return []any{coopID, string(kind), o.MemberID, o.StaffID, o.LoanID, own}
+	return args // the cooperative's own account
 }
 
 // AccountID finds the account of kind held by owner in a cooperative.

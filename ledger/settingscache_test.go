@@ -13,17 +13,24 @@ import (
 	"github.com/lumbung-id/lumbung/ledger/ledgertest"
 )
 
+// countedPostgres is a test database whose statements are counted.
+func countedPostgres(t *testing.T) (*ledger.DB, *atomic.Int64) {
+	t.Helper()
+	_, dsn := ledgertest.PostgresWithURL(t)
+	sent := &atomic.Int64{}
+	db, err := ledger.OpenPostgres(t.Context(), dsn, ledger.WithStatementHook(func(context.Context, string) { sent.Add(1) }))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db, sent
+}
+
 // TestSettingsCache: a cooperative's time zone and USSD limit are read once
 // per SettingsTTL (counted by the statement hook), read again after the TTL
 // or ForgetSettings, and the answers are those of the database.
 func TestSettingsCache(t *testing.T) {
-	_, dsn := ledgertest.PostgresWithURL(t)
-	var sent atomic.Int64
-	db, err := ledger.OpenPostgres(t.Context(), dsn, ledger.WithStatementHook(func(context.Context, string) { sent.Add(1) }))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db, sent := countedPostgres(t)
 	coop := ledgertest.NewCoop(t, db, "KSP1")
-	_, err = db.Exec(`UPDATE cooperatives SET timezone = 'Asia/Jayapura', max_ussd_amount = 750000 WHERE id = $1`, coop.ID)
+	_, err := db.Exec(`UPDATE cooperatives SET timezone = 'Asia/Jayapura', max_ussd_amount = 750000 WHERE id = $1`, coop.ID)
 	require.NoError(t, err)
 
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
@@ -58,12 +65,9 @@ func TestSettingsCache(t *testing.T) {
 // answer exactly as the uncached ledger; a changed late fee shows after
 // ForgetSettings; Repay still reads it in its own transaction.
 func TestSettingsCacheLoanPolicy(t *testing.T) {
-	_, dsn := ledgertest.PostgresWithURL(t)
-	var sent atomic.Int64
-	db, err := ledger.OpenPostgres(t.Context(), dsn, ledger.WithStatementHook(func(context.Context, string) { sent.Add(1) }))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
+	db, sent := countedPostgres(t)
 	b := newLoanBooks(t, db, "KSP1")
+	var err error
 	loan := b.tenMillion(t, "P-1", b.m)
 	b.clock.Set(loanMorning(2026, 5, 20)) // installments of February to May due, the first ones late
 	c := ledger.CacheSettings(b.l)
