@@ -20,6 +20,10 @@ var (
 	ErrDepositCodeNotFound = errors.New("deposit code not found")
 	ErrDepositCodeExpired  = errors.New("deposit code expired")
 	ErrDepositCodeUsed     = errors.New("deposit code already used")
+	// ErrMemberLeft: the member has left the cooperative; nothing new is
+	// posted for them. It comes wrapped together with ErrNotFound (a
+	// member who left is no longer a depositor).
+	ErrMemberLeft = errors.New("member has left the cooperative")
 )
 
 // DepositCodeTTL is how long a member's deposit code can be confirmed.
@@ -123,7 +127,7 @@ func (l *Ledger) DepositCash(ctx context.Context, d CashDeposit) (Receipt, error
 		if !staff.Active {
 			refuse = fmt.Errorf("staff %d is not active: %w", d.StaffID, ErrNotFound)
 		} else if m.Status != "active" {
-			refuse = fmt.Errorf("member %d has left: %w", d.MemberID, ErrNotFound)
+			refuse = fmt.Errorf("member %d: %w: %w", d.MemberID, ErrMemberLeft, ErrNotFound)
 		}
 		j := Journal{
 			CooperativeID: d.CooperativeID,
@@ -360,7 +364,7 @@ func (l *Ledger) CreateDepositCode(ctx context.Context, r DepositCodeRequest) (D
 			return err
 		}
 		if m.Status != "active" {
-			return fmt.Errorf("member %d has left: %w", r.MemberID, ErrNotFound)
+			return fmt.Errorf("member %d: %w: %w", r.MemberID, ErrMemberLeft, ErrNotFound)
 		}
 		expires := now.Add(DepositCodeTTL)
 		code := ""

@@ -366,7 +366,7 @@ func insertLoanTx(ctx context.Context, tx *sqlx.Tx, loan *Loan, now time.Time) e
 		return fmt.Errorf("read member %d: %w", loan.MemberID, err)
 	}
 	if status != "active" {
-		return fmt.Errorf("%w: member %d has left the cooperative", ErrInvalidLoanTerms, loan.MemberID)
+		return fmt.Errorf("member %d: %w: %w", loan.MemberID, ErrMemberLeft, ErrInvalidLoanTerms)
 	}
 	var taken int
 	if err := tx.GetContext(ctx, &taken, tx.Rebind(loanNoTakenSQL), loan.CooperativeID, loan.LoanNo); err != nil {

@@ -60,7 +60,7 @@ const setWebPasswordSQL = `UPDATE staff SET web_password_hash = ? WHERE id = ? A
 // AddStaffWithCredentials registers a staff member, issues their one-time
 // activation code and sets their web password in ONE transaction: either
 // the staff member exists with both, or nothing was written.
-func (d *Directory) AddStaffWithCredentials(ctx context.Context, coopID int64, name, phone, role, password string) (Staff, string, time.Time, error) {
+func (d *Directory) AddStaffWithCredentials(ctx context.Context, coopID int64, name, phone string, role Role, password string) (Staff, string, time.Time, error) {
 	s, err := newStaff(coopID, name, phone, role)
 	if err != nil {
 		return Staff{}, "", time.Time{}, err
@@ -143,7 +143,7 @@ func (d *Directory) CheckWebPassword(ctx context.Context, coopID int64, phone, p
 	}
 	for _, r := range rows {
 		if bcrypt.CompareHashAndPassword([]byte(r.Hash.String), []byte(password)) == nil {
-			return Staff{ID: r.ID, CooperativeID: r.Coop, Name: r.Name, Phone: r.Phone, Role: r.Role}, nil
+			return Staff{ID: r.ID, CooperativeID: r.Coop, Name: r.Name, Phone: r.Phone, Role: Role(r.Role)}, nil
 		}
 	}
 	return Staff{}, ErrWrongPassword
@@ -169,7 +169,7 @@ func (d *Directory) StaffByPhone(ctx context.Context, coopID int64, phone string
 	}
 	staff := make([]Staff, len(rows))
 	for i, r := range rows {
-		staff[i] = Staff{ID: r.ID, CooperativeID: r.Coop, Name: r.Name, Phone: r.Phone, Role: r.Role}
+		staff[i] = Staff{ID: r.ID, CooperativeID: r.Coop, Name: r.Name, Phone: r.Phone, Role: Role(r.Role)}
 	}
 	return staff, nil
 }

@@ -22,7 +22,7 @@ type memberRow struct {
 }
 
 func (r memberRow) member() Member {
-	return Member{ID: r.ID, CooperativeID: r.CooperativeID, No: r.No, Name: r.Name, Phone: r.Phone, Language: r.Language, Status: r.Status}
+	return Member{ID: r.ID, CooperativeID: r.CooperativeID, No: r.No, Name: r.Name, Phone: r.Phone, Language: r.Language, Status: MemberStatus(r.Status)}
 }
 
 const memberColumns = `SELECT id, cooperative_id, member_no, name, phone, language, status FROM members `

@@ -70,7 +70,7 @@ func TestMemberByNo(t *testing.T) {
 		require.NoError(t, err)
 		got, err := d.MemberByNo(ctx, c.ID, "A-001")
 		require.NoError(t, err)
-		assert.Equal(t, "left", got.Status)
+		assert.Equal(t, members.StatusLeft, got.Status)
 		_, err = d.MemberByNo(ctx, c.ID, "a001")
 		assert.ErrorIs(t, err, members.ErrNotFound)
 	})

@@ -54,14 +54,39 @@ type Member struct {
 	Name          string
 	Phone         string // E.164
 	Language      string // "id" or "en"
-	Status        string // "active" or "left"
+	Status        MemberStatus
 }
+
+// Role is what a staff member may do: tellers and collectors take cash,
+// managers also reverse, register and disburse.
+type Role string
 
 // Staff roles.
 const (
-	RoleTeller    = "teller"
-	RoleCollector = "collector"
-	RoleManager   = "manager"
+	RoleTeller    Role = "teller"
+	RoleCollector Role = "collector"
+	RoleManager   Role = "manager"
+)
+
+// Roles are every staff role.
+var Roles = []Role{RoleTeller, RoleCollector, RoleManager}
+
+// ParseRole reads a role as typed ("Teller", " manager "): ErrInvalid if
+// it is none of Roles.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(Roles, r) {
+		return r, nil
+	}
+	return "", fmt.Errorf("role %q: must be teller, collector or manager: %w", s, ErrInvalid)
+}
+
+// MemberStatus is whether a member is still in the cooperative.
+type MemberStatus string
+
+const (
+	StatusActive MemberStatus = "active"
+	StatusLeft   MemberStatus = "left"
 )
 
 // Staff is a teller, collector or manager of a cooperative.
@@ -70,7 +95,7 @@ type Staff struct {
 	CooperativeID int64
 	Name          string
 	Phone         string
-	Role          string
+	Role          Role
 }
 
 // Identity is one way a phone is known in a cooperative: as a member or as
@@ -81,7 +106,7 @@ type Identity struct {
 	Holder      Holder
 	Name        string
 	MemberNo    string // members only
-	Role        string // staff only
+	Role        Role // staff only
 	Language    string
 	HasPIN      bool
 	PINLocked   bool // three wrong PINs: only a new activation code lets them in
@@ -191,8 +216,8 @@ func AddMemberTx(ctx context.Context, tx *sqlx.Tx, coopID int64, nm NewMember, n
 	if !nm.JoinedOn.IsZero() {
 		joined = sql.NullTime{Time: nm.JoinedOn.UTC(), Valid: true}
 	}
-	err = tx.GetContext(ctx, &m.ID, tx.Rebind(`INSERT INTO members (cooperative_id, member_no, name, phone, language, joined_on, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), coopID, m.No, m.Name, m.Phone, m.Language, joined, now.UTC())
+	err = tx.GetContext(ctx, &m.ID, tx.Rebind(`INSERT INTO members (cooperative_id, member_no, name, name_key, phone, language, joined_on, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), coopID, m.No, m.Name, nameKey(m.Name), m.Phone, m.Language, joined, now.UTC())
 	if ledger.IsUniqueViolation(err) {
 		return Member{}, fmt.Errorf("member %s: %w", m.No, ErrDuplicate)
 	}
@@ -209,7 +234,7 @@ func AddMemberTx(ctx context.Context, tx *sqlx.Tx, coopID int64, nm NewMember, n
 
 // AddStaff registers a staff member; tellers get a till, collectors a
 // cash-in-hand account.
-func (d *Directory) AddStaff(ctx context.Context, coopID int64, name, phone, role string) (Staff, error) {
+func (d *Directory) AddStaff(ctx context.Context, coopID int64, name, phone string, role Role) (Staff, error) {
 	s, err := newStaff(coopID, name, phone, role)
 	if err != nil {
 		return Staff{}, err
@@ -219,12 +244,12 @@ func (d *Directory) AddStaff(ctx context.Context, coopID int64, name, phone, rol
 }
 
 // newStaff checks what it takes to register a staff member.
-func newStaff(coopID int64, name, phone, role string) (Staff, error) {
+func newStaff(coopID int64, name, phone string, role Role) (Staff, error) {
 	e164, err := NormalizeMSISDN(phone)
 	if err != nil {
 		return Staff{}, fmt.Errorf("staff phone: %w", err)
 	}
-	if role != RoleTeller && role != RoleCollector && role != RoleManager {
+	if !slices.Contains(Roles, role) {
 		return Staff{}, fmt.Errorf("role %q (want teller, collector or manager): %w", role, ErrInvalid)
 	}
 	if strings.TrimSpace(name) == "" {
@@ -336,7 +361,7 @@ func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([
 		ids[i] = Identity{
 			Cooperative: coops[order[r.CoopID]],
 			Holder:      Holder{Kind: HolderKind(r.Kind), ID: r.HolderID, CooperativeID: r.CoopID},
-			Name:        r.Name, MemberNo: r.MemberNo, Role: r.Role, Language: r.Language, HasPIN: r.HasPIN == 1, PINLocked: r.Locked == 1,
+			Name:        r.Name, MemberNo: r.MemberNo, Role: Role(r.Role), Language: r.Language, HasPIN: r.HasPIN == 1, PINLocked: r.Locked == 1,
 		}
 	}
 	slices.SortStableFunc(ids, func(a, b Identity) int {

@@ -24,7 +24,7 @@ type Candidate struct {
 	Coop     members.Cooperative `json:"coop"`
 	Holder   members.Holder      `json:"holder"`
 	Name     string              `json:"name"`
-	Role     string              `json:"role,omitempty"`
+	Role     members.Role        `json:"role,omitempty"`
 	Language string              `json:"lang"`
 	HasPIN   bool                `json:"has_pin"`
 	// PINLocked sends the caller to activation: a new code from staff is

@@ -231,8 +231,8 @@ func cmdStaff(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := required(staffUsage, [2]string{"coop", *coop}, [2]string{"name", *name}, [2]string{"phone", *phone}, [2]string{"role", *role}); err != nil {
 		return err
 	}
-	r := strings.ToLower(strings.TrimSpace(*role))
-	if r != members.RoleTeller && r != members.RoleCollector && r != members.RoleManager {
+	r, err := members.ParseRole(*role)
+	if err != nil {
 		return fmt.Errorf("--role %q: must be teller, collector or manager", *role)
 	}
 	if _, err := members.NormalizeMSISDN(*phone); err != nil {

@@ -31,7 +31,10 @@ var demoMembers = []demoPerson{
 	{"A-003", "Theresia Bere", "081234567891", "802461", 500_000, 900_000, 320_000},
 }
 
-type demoStaffer struct{ name, phone, pin, role string }
+type demoStaffer struct {
+	name, phone, pin string
+	role             members.Role
+}
 
 var demoStaff = []demoStaffer{
 	{"Yosef Teller", "081299990000", "975310", members.RoleTeller},
