@@ -71,8 +71,8 @@ func SeedMembers(t testing.TB, db *ledger.DB, coopID int64, phonePrefix string, 
 	now := time.Now().UTC()
 	var err error
 	for _, q := range []string{
-		`INSERT INTO members (cooperative_id, member_no, name, phone, created_at)
-		 SELECT $1, lpad(i::text, 8, '0'), 'Anggota ' || i, $2 || lpad(i::text, 8, '0'), $3 FROM generate_series(1, $4) AS i`,
+		`INSERT INTO members (cooperative_id, member_no, name, name_key, phone, created_at)
+		 SELECT $1, lpad(i::text, 8, '0'), 'Anggota ' || i, 'anggota ' || i, $2 || lpad(i::text, 8, '0'), $3 FROM generate_series(1, $4) AS i`,
 		`INSERT INTO accounts (cooperative_id, kind, member_id, normal, bounded, balance, created_at)
 		 SELECT m.cooperative_id, k.kind, m.id, 'credit', TRUE, k.amount, $3 FROM members m
 		 CROSS JOIN (VALUES ('pokok', 100000), ('wajib', 600000), ('sukarela', 1250000)) AS k(kind, amount)

@@ -2,6 +2,7 @@ package ledgertest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,8 +56,11 @@ func NewMember(t testing.TB, db *ledger.DB, c Coop, no, phone string) Member {
 	now := time.Now()
 	m := Member{Accounts: map[ledger.AccountKind]int64{}}
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &m.ID, tx.Rebind(`INSERT INTO members (cooperative_id, member_no, name, phone, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`),
-			c.ID, no, "Anggota "+no, phone, now.UTC()); err != nil {
+		// name_key is the folded name (members.nameKey); lower case is
+		// that folding for a name without accents.
+		name := "Anggota " + no
+		if err := tx.GetContext(ctx, &m.ID, tx.Rebind(`INSERT INTO members (cooperative_id, member_no, name, name_key, phone, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+			c.ID, no, name, strings.ToLower(name), phone, now.UTC()); err != nil {
 			return err
 		}
 		for _, k := range ledger.MemberAccountKinds {
