@@ -257,20 +257,20 @@ func writeMembers(ctx context.Context, tx *sqlx.Tx, coopID int64, rows []importM
 	var shard [ledger.Shards]int64 // opening_equity is credit-normal and debited: its deltas are negative
 	for chunk := range slices.Chunk(rows, importBatchRows) {
 		// Members.
-		args := make([]any, 0, 7*len(chunk))
+		args := make([]any, 0, 8*len(chunk))
 		for _, m := range chunk {
 			var joined sql.NullTime
 			if !m.JoinedOn.IsZero() {
 				joined = sql.NullTime{Time: m.JoinedOn, Valid: true}
 			}
-			args = append(args, coopID, m.No, m.Name, m.Phone, m.Lang, joined, now)
+			args = append(args, coopID, m.No, m.Name, nameKey(m.Name), m.Phone, m.Lang, joined, now)
 		}
 		var ids []struct {
 			ID int64  `db:"id"`
 			No string `db:"member_no"`
 		}
-		if err := tx.SelectContext(ctx, &ids, tx.Rebind(`INSERT INTO members (cooperative_id, member_no, name, phone, language, joined_on, created_at) VALUES `+
-			valuesList(len(chunk), 7)+` RETURNING id, member_no`), args...); err != nil {
+		if err := tx.SelectContext(ctx, &ids, tx.Rebind(`INSERT INTO members (cooperative_id, member_no, name, name_key, phone, language, joined_on, created_at) VALUES `+
+			valuesList(len(chunk), 8)+` RETURNING id, member_no`), args...); err != nil {
 			if ledger.IsUniqueViolation(err) {
 				return fmt.Errorf("insert members: %w (imported concurrently?)", ErrDuplicate)
 			}
