@@ -112,6 +112,7 @@ type Repayment struct {
 	Amount                int64
 	FromSukarela          bool  // pay from the member's simpanan sukarela
 	StaffID               int64 // cash received by this staff member (their till or collector cash) when !FromSukarela
+	MemberID              int64 // when not 0, the loan must be this member's (a member paying their own): another's is ErrNotFound
 	Key                   string
 	Actor                 string // default "member:<id>" from sukarela, "staff:<id>" otherwise
 }
@@ -793,6 +794,9 @@ func RepayTx(ctx context.Context, tx *sqlx.Tx, r Repayment, now time.Time) (Repa
 		return fail(ErrLoanClosed)
 	}
 	loan := row.loan()
+	if r.MemberID != 0 && loan.MemberID != r.MemberID {
+		return fail(fmt.Errorf("loan of member %d paid as member %d: %w", loan.MemberID, r.MemberID, ErrNotFound))
+	}
 
 	policy, today, err := loanToday(ctx, tx, r.CooperativeID, now)
 	if err != nil {

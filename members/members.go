@@ -17,9 +17,10 @@ import (
 	"github.com/lumbung-id/lumbung/ledger"
 )
 
-// Errors a caller can tell apart.
+// Errors a caller can tell apart. ErrNotFound is the ledger's: one
+// "not found" whichever store did not find it.
 var (
-	ErrNotFound  = errors.New("not found")
+	ErrNotFound  = ledger.ErrNotFound
 	ErrDuplicate = errors.New("already exists")
 	ErrInvalid   = errors.New("invalid")
 )
