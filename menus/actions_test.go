@@ -95,7 +95,7 @@ func TestMoneyStepKeys(t *testing.T) {
 	assert.Equal(t, "Payment of Rp999.999.999 successful. Loan outstanding Rp999.999.999. Ref 9999999999 The loan is paid off.", res.Reply.Text)
 	require.Len(t, books.repays, 2)
 	assert.Equal(t, books.repays[0], books.repays[1])
-	assert.Equal(t, ledger.Repayment{CooperativeID: 1, LoanID: 1, Amount: 999_999_999, FromSukarela: true,
+	assert.Equal(t, ledger.Repayment{CooperativeID: 1, LoanID: 1, Amount: 999_999_999, FromSukarela: true, MemberID: 7,
 		Key: "ussd:test:worst:n:repay", Actor: "member:7"}, books.repays[0])
 
 	run(actStaffRepay)

@@ -8,10 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
-	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/service"
 )
 
 // Directory is what the menus need to know about callers and PINs.
@@ -28,22 +27,10 @@ type Directory interface {
 	MemberByNo(ctx context.Context, coopID int64, no string) (members.Member, error)
 }
 
-// Books is what the menus need from the ledger. Every call names the
-// caller's cooperative: nobody acts outside their own.
-type Books interface {
-	MemberBalances(ctx context.Context, coopID, memberID int64) (ledger.MemberBalances, error)
-	Statement(ctx context.Context, coopID, memberID int64, n int) ([]ledger.StatementLine, error)
-	LoanInfo(ctx context.Context, coopID, memberID int64) ([]ledger.LoanInfo, error)
-	NextInstallment(ctx context.Context, coopID, loanID int64) (amount int64, due time.Time, err error)
-	Repay(ctx context.Context, r ledger.Repayment) (ledger.RepaymentResult, error)
-	CreateDepositCode(ctx context.Context, r ledger.DepositCodeRequest) (ledger.DepositCode, error)
-	LookupDepositCode(ctx context.Context, coopID int64, code string) (ledger.DepositCode, error)
-	ConfirmDepositCode(ctx context.Context, coopID, staffID int64, code string, actor string) (ledger.Receipt, error)
-	DepositCash(ctx context.Context, d ledger.CashDeposit) (ledger.Receipt, error)
-	StaffCashToday(ctx context.Context, coopID, staffID int64) (count int, total int64, err error)
-	MaxUSSDAmount(ctx context.Context, coopID int64) (int64, error)
-	Location(ctx context.Context, coopID int64) (*time.Location, error)
-}
+// Books is what the menus need from the ledger: what the service layer
+// needs for the member's and the staff's daily actions. Every call names
+// the caller's cooperative: nobody acts outside their own.
+type Books = service.Books
 
 // Outcome classifies a hop for metrics.
 type Outcome string
@@ -73,6 +60,7 @@ const MaxInvalid = 3
 type Engine struct {
 	dir   Directory
 	books Books
+	svc   *service.Service // the actions; the screens only show them
 	log   *slog.Logger
 }
 
@@ -81,7 +69,8 @@ func NewEngine(dir Directory, books Books, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{dir: dir, books: books, log: log}
+	svc := service.New(service.Deps{Directory: dir, Books: books})
+	return &Engine{dir: dir, books: books, svc: svc, log: log}
 }
 
 // errInvalid makes the engine re-show the screen prefixed "Pilihan salah.".

@@ -2,7 +2,6 @@ package menus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/service"
 )
 
 // Member options 2 Setor Simpanan, 3 Bayar Angsuran, 4 Mutasi and
@@ -54,23 +54,13 @@ func summaryDepositCode(_ context.Context, _ *Engine, s *Session) (string, error
 }
 
 func actionDepositCode(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
-	if err := must(s, members.KindMember); err != nil {
-		return "", err
-	}
 	key, err := idemKey(s, "deposit_code")
 	if err != nil {
 		return "", err
 	}
-	dc, err := e.books.CreateDepositCode(ctx, ledger.DepositCodeRequest{
-		CooperativeID: s.Who.Coop.ID, MemberID: s.Who.Holder.ID,
-		Account: varAccountKind(s), Amount: s.getInt(varAmount), Key: key,
-	})
-	if errors.Is(err, ledger.ErrAmountTooLarge) { // the limit was lowered meanwhile
-		limit, lerr := e.books.MaxUSSDAmount(ctx, s.Who.Coop.ID)
-		if lerr != nil {
-			return "", lerr
-		}
-		s.setInt(varMax, limit)
+	dc, err := e.svc.RequestDepositCode(ctx, actor(s), key, varAccountKind(s), s.getInt(varAmount))
+	if service.CodeOf(err) == service.CodeAboveLimit { // the limit was lowered meanwhile
+		s.setInt(varMax, service.MaxOf(err))
 		return scrAmountTooLarge, nil
 	}
 	if err != nil {
@@ -103,21 +93,6 @@ func renderAmountTooLarge(_ context.Context, _ *Engine, s *Session) (string, err
 // ---------------------------------------------------------------------------
 // 3 Bayar Angsuran: from simpanan sukarela
 
-// activeLoans are a member's loans still owing, by loan number.
-func activeLoans(ctx context.Context, e *Engine, coopID, memberID int64) ([]ledger.LoanInfo, error) {
-	all, err := e.books.LoanInfo(ctx, coopID, memberID)
-	if err != nil {
-		return nil, err
-	}
-	var out []ledger.LoanInfo
-	for _, l := range all {
-		if l.Status == ledger.LoanActive {
-			out = append(out, l)
-		}
-	}
-	return out, nil
-}
-
 // loanChoices lists loans as "1 PJ-0001 sisa Rp1.833.333" and remembers
 // which loan each number stands for, so that a choice picks the loan that
 // was shown even if the list changed meanwhile.
@@ -140,7 +115,7 @@ func chosenLoan(ctx context.Context, e *Engine, s *Session, memberID int64, in s
 	if err != nil || s.get(varLoans) == "" {
 		return ledger.LoanInfo{}, errInvalid
 	}
-	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, memberID)
+	loans, err := e.svc.ActiveLoans(ctx, actor(s), memberID)
 	if err != nil {
 		return ledger.LoanInfo{}, err
 	}
@@ -154,8 +129,8 @@ func chosenLoan(ctx context.Context, e *Engine, s *Session, memberID int64, in s
 
 // offerLoan takes loan for the repayment and what its next installment is.
 func offerLoan(ctx context.Context, e *Engine, s *Session, l ledger.LoanInfo, next ScreenID) (ScreenID, error) {
-	amount, due, err := e.books.NextInstallment(ctx, s.Who.Coop.ID, l.LoanID)
-	if errors.Is(err, ledger.ErrLoanClosed) {
+	offer, err := e.svc.OfferRepayment(ctx, actor(s), l)
+	if service.CodeOf(err) == service.CodeLoanClosed {
 		s.set(varLoanNo, l.LoanNo)
 		return scrRepayClosed, nil
 	}
@@ -164,13 +139,13 @@ func offerLoan(ctx context.Context, e *Engine, s *Session, l ledger.LoanInfo, ne
 	}
 	s.setInt(varLoan, l.LoanID)
 	s.set(varLoanNo, l.LoanNo)
-	s.setInt(varOffered, amount)
+	s.setInt(varOffered, offer.Amount)
 	s.set(varDue, "")
-	if !due.IsZero() {
-		s.set(varDue, date(due))
+	if !offer.Due.IsZero() {
+		s.set(varDue, date(offer.Due))
 	}
 	s.set(varOverdue, "")
-	if l.Arrears > 0 { // the offer is the arrears: say so
+	if offer.Overdue { // the offer is the arrears: say so
 		s.set(varOverdue, "1")
 	}
 	return next, nil
@@ -183,7 +158,7 @@ func startRepay(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
 // pickLoan starts a repayment for memberID: none → the no-loan screen, one
 // loan → offered straight away (on offer), several → the list to choose from.
 func pickLoan(ctx context.Context, e *Engine, s *Session, memberID int64, none, offer, list ScreenID) (ScreenID, error) {
-	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, memberID)
+	loans, err := e.svc.ActiveLoans(ctx, actor(s), memberID)
 	if err != nil {
 		return "", err
 	}
@@ -197,7 +172,7 @@ func pickLoan(ctx context.Context, e *Engine, s *Session, memberID int64, none, 
 }
 
 func listRepayLoans(ctx context.Context, e *Engine, s *Session) (string, []string, error) {
-	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, s.Who.Holder.ID)
+	loans, err := e.svc.ActiveLoans(ctx, actor(s), s.Who.Holder.ID)
 	if err != nil {
 		return "", nil, err
 	}
@@ -215,7 +190,7 @@ func handleRepayLoans(ctx context.Context, e *Engine, s *Session, in string) (Sc
 // renderRepayOffer shows the next installment and the sukarela it would
 // come from.
 func renderRepayOffer(ctx context.Context, e *Engine, s *Session) (string, error) {
-	b, err := e.books.MemberBalances(ctx, s.Who.Coop.ID, s.Who.Holder.ID)
+	b, err := e.svc.Balances(ctx, actor(s), s.Who.Holder.ID)
 	if err != nil {
 		return "", err
 	}
@@ -233,7 +208,7 @@ func handleRepayOffer(ctx context.Context, e *Engine, s *Session, in string) (Sc
 	switch {
 	case in == "1" && s.getInt(varOffered) > 0:
 		offered := s.getInt(varOffered)
-		limit, err := e.books.MaxUSSDAmount(ctx, s.Who.Coop.ID)
+		limit, err := e.svc.MaxAmount(ctx, actor(s))
 		if err != nil {
 			return "", err
 		}
@@ -268,16 +243,12 @@ func summaryRepay(_ context.Context, _ *Engine, s *Session) (string, error) {
 }
 
 func actionRepay(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
-	if err := must(s, members.KindMember); err != nil {
-		return "", err
-	}
 	key, err := idemKey(s, "repay")
 	if err != nil {
 		return "", err
 	}
-	res, err := e.books.Repay(ctx, ledger.Repayment{
-		CooperativeID: s.Who.Coop.ID, LoanID: s.getInt(varLoan), Amount: s.getInt(varAmount),
-		FromSukarela: true, Key: key, Actor: actor(s),
+	res, err := e.svc.ReceiveRepayment(ctx, actor(s), key, service.Repayment{
+		LoanID: s.getInt(varLoan), Amount: s.getInt(varAmount), FromSukarela: true,
 	})
 	if next, refused, err := repayRefusal(ctx, e, s, err); refused || err != nil {
 		return next, err
@@ -293,17 +264,16 @@ func actionRepay(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
 // repayRefusal picks the screen for a repayment the ledger refused;
 // nothing was posted. Other errors are returned.
 func repayRefusal(ctx context.Context, e *Engine, s *Session, err error) (ScreenID, bool, error) {
-	var limit *ledger.RepayLimitError
-	switch {
+	switch code := service.CodeOf(err); {
 	case err == nil:
 		return "", false, nil
-	case errors.As(err, &limit):
-		s.setInt(varMax, limit.Max)
+	case code == service.CodeOverpayment && service.MaxOf(err) > 0:
+		s.setInt(varMax, service.MaxOf(err))
 		return scrRepayTooMuch, true, nil
-	case errors.Is(err, ledger.ErrLoanClosed):
+	case code == service.CodeLoanClosed:
 		return scrRepayClosed, true, nil
-	case errors.Is(err, ledger.ErrInsufficientFunds) && s.Who.Holder.Kind == members.KindMember:
-		b, berr := e.books.MemberBalances(ctx, s.Who.Coop.ID, s.Who.Holder.ID)
+	case code == service.CodeInsufficientFunds && s.Who.Holder.Kind == members.KindMember:
+		b, berr := e.svc.Balances(ctx, actor(s), s.Who.Holder.ID)
 		if berr != nil {
 			return "", false, berr
 		}
@@ -336,12 +306,8 @@ func renderRepayClosed(_ context.Context, _ *Engine, s *Session) (string, error)
 // ---------------------------------------------------------------------------
 // 4 Mutasi
 
-// statementKinds are the journal kinds with a label of their own; any
-// other shows its memo.
-var statementKinds = map[string]bool{"deposit": true, "opening": true, "repayment": true, "disbursement": true, "reversal": true}
-
 func listStatement(ctx context.Context, e *Engine, s *Session) (string, []string, error) {
-	entries, err := e.statement(ctx, s.Lang, s.Who.Coop.ID, s.Who.Holder.ID)
+	entries, err := e.statement(ctx, s.Lang, actor(s), s.Who.Holder.ID)
 	if err != nil {
 		return "", nil, err
 	}
@@ -363,22 +329,18 @@ type statementEntry struct {
 }
 
 // statement reads a member's last movements and labels them in lang.
-func (e *Engine) statement(ctx context.Context, lang string, coopID, memberID int64) ([]statementEntry, error) {
-	lines, err := e.books.Statement(ctx, coopID, memberID, statementLines)
+func (e *Engine) statement(ctx context.Context, lang string, a service.Actor, memberID int64) ([]statementEntry, error) {
+	lines, err := e.svc.Statement(ctx, a, memberID, statementLines)
 	if err != nil || len(lines) == 0 {
-		return nil, err
-	}
-	loc, err := e.books.Location(ctx, coopID)
-	if err != nil {
 		return nil, err
 	}
 	out := make([]statementEntry, len(lines))
 	for i, l := range lines {
 		label := plain(clip(l.Memo, 20))
-		if statementKinds[l.Kind] {
+		if l.Labeled {
 			label = T(lang, "statement."+l.Kind) + " " + accountShort(lang, l.Account)
 		}
-		out[i] = statementEntry{At: l.At.In(loc), Label: label, Amount: l.Amount}
+		out[i] = statementEntry{At: l.At, Label: label, Amount: l.Amount}
 	}
 	return out, nil
 }
@@ -387,7 +349,7 @@ func (e *Engine) statement(ctx context.Context, lang string, coopID, memberID in
 // 5 Info Pinjaman
 
 func listLoanInfo(ctx context.Context, e *Engine, s *Session) (string, []string, error) {
-	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, s.Who.Holder.ID)
+	loans, err := e.svc.ActiveLoans(ctx, actor(s), s.Who.Holder.ID)
 	if err != nil {
 		return "", nil, err
 	}

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
-	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/service"
 )
 
 // What every money step passes through: an amount held to the
@@ -59,27 +58,22 @@ func handleConfirm(_ context.Context, _ *Engine, s *Session, in string) (ScreenI
 	return needPIN(s, s.Next), nil
 }
 
-// must checks that the caller is the kind of holder an action is for: the
-// menus route members and staff apart, and this keeps a slip from posting
-// with a staff id as a member id (or the reverse).
-func must(s *Session, kind members.HolderKind) error {
-	if s.Who == nil || s.Who.Holder.Kind != kind {
-		got := "nobody"
-		if s.Who != nil {
-			got = string(s.Who.Holder.Kind)
-		}
-		return fmt.Errorf("action for a %s reached by %s", kind, got)
+// actor is the caller as the service layer knows them.
+func actor(s *Session) service.Actor {
+	if s.Who == nil {
+		return service.Actor{Channel: service.ChannelUSSD}
 	}
-	return nil
+	return service.Actor{Kind: service.ActorKind(s.Who.Holder.Kind), ID: s.Who.Holder.ID,
+		CooperativeID: s.Who.Coop.ID, Role: s.Who.Role, Channel: service.ChannelUSSD}
 }
 
-// amount reads a typed amount and holds it to the cooperative's USSD limit.
+// amount reads a typed amount and holds it to what USSD may move at once.
 func (e *Engine) amount(ctx context.Context, s *Session, in string) (int64, error) {
 	n, ok := parseAmount(in)
 	if !ok {
 		return 0, invalidWith{key: "amount.shape"}
 	}
-	limit, err := e.books.MaxUSSDAmount(ctx, s.Who.Coop.ID)
+	limit, err := e.svc.MaxAmount(ctx, actor(s))
 	if err != nil {
 		return 0, err
 	}
@@ -94,10 +88,5 @@ func idemKey(s *Session, step string) (string, error) {
 	if s.Key == "" || s.Nonce == "" {
 		return "", errors.New("the session has no idempotency key: money cannot move")
 	}
-	return "ussd:" + s.Key + ":" + s.Nonce + ":" + step, nil
-}
-
-// actor names who acts in the ledger's audit trail.
-func actor(s *Session) string {
-	return string(s.Who.Holder.Kind) + ":" + strconv.FormatInt(s.Who.Holder.ID, 10)
+	return service.Key(service.ChannelUSSD, s.Key+":"+s.Nonce, step), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/service"
 )
 
 // Screens. The ids are stored in sessions: renaming one ends live sessions.
@@ -323,18 +324,18 @@ func handlePIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID,
 	} else {
 		remaining, _, err = e.dir.CheckPIN(ctx, s.Who.Holder, in)
 	}
-	switch {
-	case err == nil:
+	switch service.CodeOf(err) {
+	case "":
 		s.Authed = true
 		next := s.Next
 		s.Next = ""
 		return next, nil
-	case errors.Is(err, members.ErrWrongPIN):
+	case service.CodePINWrong:
 		s.Notice = T(s.Lang, "pin.wrong", remaining)
 		return s.Screen, nil // the same PIN screen again
-	case errors.Is(err, members.ErrPINLocked):
+	case service.CodePINLocked:
 		return scrPINLocked, nil
-	case errors.Is(err, members.ErrNoPIN):
+	case service.CodePINNotSet:
 		return scrNoPIN, nil
 	}
 	return "", err
@@ -353,7 +354,7 @@ func renderBalance(ctx context.Context, e *Engine, s *Session) (string, error) {
 		b, s.balances = *s.balances, nil
 	} else {
 		var err error
-		if b, err = e.books.MemberBalances(ctx, s.Who.Coop.ID, s.Who.Holder.ID); err != nil {
+		if b, err = e.svc.Balances(ctx, actor(s), s.Who.Holder.ID); err != nil {
 			return "", err
 		}
 	}
@@ -411,7 +412,7 @@ func handleOldPIN(ctx context.Context, e *Engine, s *Session, in string) (Screen
 }
 
 func handleNewPIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
-	err := e.dir.StagePIN(ctx, s.Who.Holder, in)
+	err := e.svc.StageNewPIN(ctx, actor(s), in)
 	switch {
 	case errors.Is(err, members.ErrPINFormat):
 		return "", invalidWith{key: "pin.shape"}
@@ -424,7 +425,7 @@ func handleNewPIN(ctx context.Context, e *Engine, s *Session, in string) (Screen
 }
 
 func handleRepeatPIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
-	err := e.dir.ConfirmPIN(ctx, s.Who.Holder, in, s.ActivationID)
+	err := e.svc.ChangePIN(ctx, actor(s), in, s.ActivationID)
 	switch {
 	case err == nil:
 		first := s.ActivationID != 0

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/service"
 )
 
 // SMS answers and outbox texts. They come from the same Books calls and
@@ -310,13 +311,16 @@ func mustMember(who members.Identity) error {
 	return nil
 }
 
+// smsActor is the member an SMS answer is for.
+func smsActor(who members.Identity) service.Actor { return service.ActorOf(who, service.ChannelSMS) }
+
 // SMSBalance answers SALDO: the member's savings and loan outstanding, as
 // "1 Cek Saldo" shows them.
 func (e *Engine) SMSBalance(ctx context.Context, who members.Identity) (string, error) {
 	if err := mustMember(who); err != nil {
 		return "", err
 	}
-	b, err := e.books.MemberBalances(ctx, who.Cooperative.ID, who.Holder.ID)
+	b, err := e.svc.Balances(ctx, smsActor(who), who.Holder.ID)
 	if err != nil {
 		return "", fmt.Errorf("sms balance: %w", err)
 	}
@@ -338,7 +342,7 @@ func (e *Engine) SMSStatement(ctx context.Context, who members.Identity) (string
 		return "", err
 	}
 	lang := smsLang(who)
-	entries, err := e.statement(ctx, lang, who.Cooperative.ID, who.Holder.ID)
+	entries, err := e.statement(ctx, lang, smsActor(who), who.Holder.ID)
 	if err != nil {
 		return "", fmt.Errorf("sms statement: %w", err)
 	}
@@ -360,7 +364,7 @@ func (e *Engine) SMSLoans(ctx context.Context, who members.Identity) (string, er
 		return "", err
 	}
 	lang := smsLang(who)
-	loans, err := activeLoans(ctx, e, who.Cooperative.ID, who.Holder.ID)
+	loans, err := e.svc.ActiveLoans(ctx, smsActor(who), who.Holder.ID)
 	if err != nil {
 		return "", fmt.Errorf("sms loans: %w", err)
 	}

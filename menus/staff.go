@@ -3,10 +3,9 @@ package menus
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/lumbung-id/lumbung/ledger"
-	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/service"
 )
 
 // The staff menu: tellers, collectors and managers take cash for members
@@ -43,18 +42,17 @@ func memberLabel(s *Session) string {
 // the staff member's cooperative, then goes on to next.
 func handleStaffMemberNo(next ScreenID) func(context.Context, *Engine, *Session, string) (ScreenID, error) {
 	return func(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
-		m, err := e.dir.MemberByNo(ctx, s.Who.Coop.ID, in)
-		switch {
-		case errors.Is(err, members.ErrNotFound):
+		m, err := e.svc.ActiveMemberByNo(ctx, actor(s), in)
+		switch service.CodeOf(err) {
+		case "":
+		case service.CodeNotFound:
 			return "", invalidWith{key: "staff.member_unknown"}
-		case errors.Is(err, members.ErrAmbiguous):
+		case service.CodeInvalidRequest:
 			return "", invalidWith{key: "staff.member_ambiguous"}
-		case err != nil:
-			return "", err
-		case m.CooperativeID != s.Who.Coop.ID:
-			return "", fmt.Errorf("member %d of cooperative %d found for staff of cooperative %d", m.ID, m.CooperativeID, s.Who.Coop.ID)
-		case m.Status != "active":
+		case service.CodeMemberLeft:
 			return "", invalidWith{key: "staff.member_left"}
+		default:
+			return "", err
 		}
 		s.setInt(varMember, m.ID)
 		s.set(varMemberName, m.Name)
@@ -78,16 +76,12 @@ func summaryStaffDeposit(_ context.Context, _ *Engine, s *Session) (string, erro
 }
 
 func actionStaffDeposit(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
-	if err := must(s, members.KindStaff); err != nil {
-		return "", err
-	}
 	key, err := idemKey(s, "cash_deposit")
 	if err != nil {
 		return "", err
 	}
-	rc, err := e.books.DepositCash(ctx, ledger.CashDeposit{
-		CooperativeID: s.Who.Coop.ID, StaffID: s.Who.Holder.ID, MemberID: s.getInt(varMember),
-		Account: varAccountKind(s), Amount: s.getInt(varAmount), Key: key, Actor: actor(s),
+	rc, err := e.svc.ReceiveDeposit(ctx, actor(s), key, service.Deposit{
+		MemberID: s.getInt(varMember), Account: varAccountKind(s), Amount: s.getInt(varAmount),
 	})
 	if err != nil {
 		return "", err
@@ -112,7 +106,7 @@ func renderStaffNoLoan(_ context.Context, _ *Engine, s *Session) (string, error)
 }
 
 func listStaffRepLoans(ctx context.Context, e *Engine, s *Session) (string, []string, error) {
-	loans, err := activeLoans(ctx, e, s.Who.Coop.ID, s.getInt(varMember))
+	loans, err := e.svc.ActiveLoans(ctx, actor(s), s.getInt(varMember))
 	if err != nil {
 		return "", nil, err
 	}
@@ -147,17 +141,11 @@ func summaryStaffRepay(_ context.Context, _ *Engine, s *Session) (string, error)
 }
 
 func actionStaffRepay(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
-	if err := must(s, members.KindStaff); err != nil {
-		return "", err
-	}
 	key, err := idemKey(s, "cash_repay")
 	if err != nil {
 		return "", err
 	}
-	res, err := e.books.Repay(ctx, ledger.Repayment{
-		CooperativeID: s.Who.Coop.ID, LoanID: s.getInt(varLoan), Amount: s.getInt(varAmount),
-		StaffID: s.Who.Holder.ID, Key: key, Actor: actor(s),
-	})
+	res, err := e.svc.ReceiveRepayment(ctx, actor(s), key, service.Repayment{LoanID: s.getInt(varLoan), Amount: s.getInt(varAmount)})
 	if next, refused, err := repayRefusal(ctx, e, s, err); refused || err != nil {
 		return next, err
 	}
@@ -181,25 +169,29 @@ func renderStaffRepDone(_ context.Context, _ *Engine, s *Session) (string, error
 // ---------------------------------------------------------------------------
 // 3 Konfirmasi Kode Setor
 
-// codeRefusals are the reasons a deposit code cannot be taken.
-var codeRefusals = []struct {
-	err error
-	key string
-}{
-	{ledger.ErrDepositCodeNotFound, "code.unknown"},
-	{ledger.ErrDepositCodeExpired, "code.expired"},
-	{ledger.ErrDepositCodeUsed, "code.used"},
+// codeRefusal is the screens' words for why a deposit code cannot be
+// taken, if err is such a reason.
+func codeRefusal(err error) (string, bool) {
+	switch service.CodeOf(err) {
+	case service.CodeCodeExpired:
+		return "code.expired", true
+	case service.CodeCodeUsed:
+		return "code.used", true
+	case service.CodeNotFound:
+		if errors.Is(err, ledger.ErrDepositCodeNotFound) { // not a staff member who is gone
+			return "code.unknown", true
+		}
+	}
+	return "", false
 }
 
 func handleStaffCode(ctx context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
 	if !isDigits(in, 6) {
 		return "", invalidWith{key: "code.shape"}
 	}
-	dc, err := e.books.LookupDepositCode(ctx, s.Who.Coop.ID, in)
-	for _, r := range codeRefusals {
-		if errors.Is(err, r.err) {
-			return "", invalidWith{key: r.key}
-		}
+	dc, err := e.svc.LookupDepositCode(ctx, actor(s), in)
+	if key, ok := codeRefusal(err); ok {
+		return "", invalidWith{key: key}
 	}
 	if err != nil {
 		return "", err
@@ -219,27 +211,23 @@ func summaryStaffCode(_ context.Context, _ *Engine, s *Session) (string, error) 
 }
 
 func actionStaffCode(ctx context.Context, e *Engine, s *Session) (ScreenID, error) {
-	if err := must(s, members.KindStaff); err != nil {
-		return "", err
-	}
-	rc, err := e.books.ConfirmDepositCode(ctx, s.Who.Coop.ID, s.Who.Holder.ID, s.get(varCode), actor(s))
-	if errors.Is(err, ledger.ErrDepositCodeUsed) {
+	shown := ledger.DepositCode{Amount: s.getInt(varAmount), Account: varAccountKind(s)}
+	rc, err := e.svc.ConfirmDepositCode(ctx, actor(s), s.get(varCode), shown)
+	if service.CodeOf(err) == service.CodeCodeUsed {
 		// Confirmed since it was shown: by somebody else, or by this very
 		// hop run before when its reply was lost. Either way the deposit
 		// is on the books once; say so rather than "nothing recorded".
 		s.set(varRefusal, "code.confirmed")
 		return scrStaffCodeBad, nil
 	}
-	for _, r := range codeRefusals {
-		if errors.Is(err, r.err) { // expired or gone since it was shown: nothing posted
-			s.set(varRefusal, r.key)
-			return scrStaffCodeBad, nil
-		}
+	if key, ok := codeRefusal(err); ok { // expired or gone since it was shown: nothing posted
+		s.set(varRefusal, key)
+		return scrStaffCodeBad, nil
 	}
 	if err != nil {
 		return "", err
 	}
-	if rc.Amount != s.getInt(varAmount) || string(rc.Account) != s.get(varAccount) {
+	if rc.Changed {
 		// The number was reissued between look-up and confirmation: say
 		// what was actually posted.
 		e.log.Warn("deposit code changed between look-up and confirmation", "journal", rc.JournalID)
@@ -271,10 +259,7 @@ func renderStaffCodeRefused(_ context.Context, _ *Engine, s *Session) (string, e
 // 4 Kas Saya Hari Ini
 
 func renderStaffCash(ctx context.Context, e *Engine, s *Session) (string, error) {
-	if err := must(s, members.KindStaff); err != nil {
-		return "", err
-	}
-	n, total, err := e.books.StaffCashToday(ctx, s.Who.Coop.ID, s.Who.Holder.ID)
+	n, total, err := e.svc.MyCash(ctx, actor(s))
 	if err != nil {
 		return "", err
 	}

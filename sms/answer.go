@@ -2,10 +2,10 @@ package sms
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/service"
 )
 
 // Catalogue keys of the notices an SMS answer may be (menus/texts.go).
@@ -73,14 +73,15 @@ func (in *Inbox) answer(ctx context.Context, phone, text string) (reply, error) 
 			return say(OutcomePINRequired, textPINRequired)
 		}
 		remaining, _, err := in.Dir.CheckPIN(ctx, who.Holder, pin)
-		switch {
-		case errors.Is(err, members.ErrWrongPIN):
+		switch service.CodeOf(err) {
+		case "":
+		case service.CodePINWrong:
 			return say(OutcomePINWrong, textPINWrong, remaining)
-		case errors.Is(err, members.ErrPINLocked):
+		case service.CodePINLocked:
 			return say(OutcomePINLocked, textPINLocked)
-		case errors.Is(err, members.ErrNoPIN):
+		case service.CodePINNotSet:
 			return say(OutcomePINNone, textPINNone)
-		case err != nil:
+		default:
 			return reply{}, err
 		}
 	}

@@ -8,13 +8,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/service"
 )
 
 const (
@@ -29,8 +28,6 @@ const (
 	staffUsage      = "lumbung staff add --coop KODE --name NAME --phone PHONE --role teller|collector|manager [--json] [--config FILE]"
 	memberUsage     = "lumbung member activation-code --coop KODE --member NO [--json] [--config FILE]"
 	importUsage     = "lumbung import members|loans --coop KODE FILE.csv [--dry-run] [--json] [--config FILE]"
-	webPasswordLen  = 16 // characters, without the dashes between groups of four
-	webPasswordSyms = "abcdefghjkmnpqrstuvwxyz23456789"
 )
 
 // stringList is a flag that may be repeated (--ussd A --ussd B).
@@ -108,6 +105,12 @@ func openDirectory(ctx context.Context, configFile string, stderr io.Writer) (*l
 		return nil, nil, err
 	}
 	return db, dir, nil
+}
+
+// adminService is the service layer as the operator at the CLI uses it.
+func adminService(db *ledger.DB, dir *members.Directory) *service.Service {
+	books := ledger.New(db, nil)
+	return service.New(service.Deps{Directory: dir, Books: books, Registry: dir, Management: books})
 }
 
 // findCoop looks a cooperative up by code with an error a person can act on.
@@ -232,7 +235,7 @@ func cmdStaff(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	r, err := members.ParseRole(*role)
-	if err != nil {
+	if err != nil { // before touching the database
 		return fmt.Errorf("--role %q: must be teller, collector or manager", *role)
 	}
 	if _, err := members.NormalizeMSISDN(*phone); err != nil {
@@ -247,21 +250,15 @@ func cmdStaff(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	existing, err := dir.StaffByPhone(ctx, c.ID, *phone)
+	cred, err := adminService(db, dir).AddStaff(ctx, service.OperatorActor(c.ID, 0, service.ChannelCLI),
+		service.NewStaff{Name: *name, Phone: *phone, Role: r})
+	if service.CodeOf(err) == service.CodeAlreadyExists {
+		return fmt.Errorf("%s already has a staff member with that phone (%s, %s)", c.Code, cred.Staff.Name, cred.Staff.Role)
+	}
 	if err != nil {
 		return err
 	}
-	if len(existing) > 0 {
-		return fmt.Errorf("%s already has a staff member with that phone (%s, %s)", c.Code, existing[0].Name, existing[0].Role)
-	}
-	password, err := newWebPassword()
-	if err != nil {
-		return err
-	}
-	s, code, expires, err := dir.AddStaffWithCredentials(ctx, c.ID, *name, *phone, r, password)
-	if err != nil {
-		return err
-	}
+	s, code, expires, password := cred.Staff, cred.ActivationCode, cred.Expires, cred.WebPassword
 	if af.json {
 		return writeJSON(stdout, struct {
 			StaffID        string `json:"staff_id"`
@@ -276,24 +273,6 @@ func cmdStaff(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"Give both to %s; they are shown once.\n",
 		s.Name, s.Role, c.Code, code, expires.UTC().Format("2006-01-02 15:04 MST"), password, s.Name)
 	return err
-}
-
-// newWebPassword is 16 random characters from an alphabet without look-alikes
-// (0/o, 1/l/i), in dashed groups of four: "k7mq-2xhp-…".
-func newWebPassword() (string, error) {
-	var b strings.Builder
-	alphabet := big.NewInt(int64(len(webPasswordSyms)))
-	for i := range webPasswordLen {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte('-')
-		}
-		n, err := rand.Int(rand.Reader, alphabet)
-		if err != nil {
-			return "", err
-		}
-		b.WriteByte(webPasswordSyms[n.Int64()])
-	}
-	return b.String(), nil
 }
 
 // cmdMember: lumbung member activation-code.
@@ -324,20 +303,19 @@ func cmdMember(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	m, err := dir.MemberByNo(ctx, c.ID, *no)
-	switch {
-	case errors.Is(err, members.ErrNotFound):
+	svc := adminService(db, dir)
+	op := service.OperatorActor(c.ID, 0, service.ChannelCLI)
+	code, m, expires, err := svc.IssueActivationCode(ctx, op, *no)
+	switch service.CodeOf(err) {
+	case "":
+	case service.CodeNotFound:
 		return fmt.Errorf("no member %q in cooperative %s; check the member number", strings.TrimSpace(*no), c.Code)
-	case errors.Is(err, members.ErrAmbiguous):
+	case service.CodeInvalidRequest:
 		return fmt.Errorf("member number %q matches several members of %s; give the full number", strings.TrimSpace(*no), c.Code)
-	case err != nil:
-		return err
-	}
-	if m.Status != "active" {
+	case service.CodeMemberLeft:
+		m, _ := svc.FindMemberByNo(ctx, op, *no)
 		return fmt.Errorf("member %s (%s) has left %s; no activation code issued", m.No, m.Name, c.Code)
-	}
-	code, expires, err := dir.IssueActivationCode(ctx, members.Holder{Kind: members.KindMember, ID: m.ID, CooperativeID: c.ID}, members.ActivationCodeTTL)
-	if err != nil {
+	default:
 		return err
 	}
 	if af.json {
