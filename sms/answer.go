@@ -5,20 +5,8 @@ import (
 	"fmt"
 
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/menus"
 	"github.com/lumbung-id/lumbung/service"
-)
-
-// Catalogue keys of the notices an SMS answer may be (menus/texts.go).
-const (
-	textHelp         = "sms.help"
-	textHelpPIN      = "sms.help_pin"
-	textUnregistered = "sms.unregistered"
-	textFamily       = "sms.family"
-	textFamilyPIN    = "sms.family_pin"
-	textPINRequired  = "sms.pin_required"
-	textPINWrong     = "pin.wrong"
-	textPINLocked    = "pin.locked"
-	textPINNone      = "pin.none"
 )
 
 // answer decides the reply to text from phone (E.164): who is asking, in
@@ -31,13 +19,13 @@ func (in *Inbox) answer(ctx context.Context, phone, text string) (reply, error) 
 		return reply{}, err
 	}
 	if len(found) == 0 {
-		return reply{outcome: OutcomeUnregistered, unscoped: true, lang: "id", text: in.Text("id", textUnregistered)}, nil
+		return reply{outcome: OutcomeUnregistered, unscoped: true, lang: "id", text: in.Text("id", menus.SMSUnregistered)}, nil
 	}
 	who, words, ok := pickMember(found, cmd.Words)
 	if !ok {
-		lang, key := familyLanguage(found), textFamily
+		lang, key := familyLanguage(found), menus.SMSFamily
 		if found[0].PINRequired {
-			key = textFamilyPIN
+			key = menus.SMSFamilyPIN
 		}
 		return reply{outcome: OutcomeFamily, coopID: found[0].Cooperative.ID, lang: lang,
 			text: in.sign(in.Text(lang, key, found[0].MemberNo), found[0].Cooperative.Name)}, nil
@@ -52,9 +40,9 @@ func (in *Inbox) answer(ctx context.Context, phone, text string) (reply, error) 
 	}
 	if cmd.Verb == VerbHelp {
 		if who.PINRequired {
-			return say(OutcomeHelp, textHelpPIN)
+			return say(OutcomeHelp, menus.SMSHelpPIN)
 		}
-		return say(OutcomeHelp, textHelp)
+		return say(OutcomeHelp, menus.SMSHelp)
 	}
 	if who.PINRequired {
 		pin := ""
@@ -66,21 +54,21 @@ func (in *Inbox) answer(ctx context.Context, phone, text string) (reply, error) 
 		}
 		switch {
 		case !who.HasPIN:
-			return say(OutcomePINNone, textPINNone)
+			return say(OutcomePINNone, menus.SMSNoPIN)
 		case who.PINLocked:
-			return say(OutcomePINLocked, textPINLocked)
+			return say(OutcomePINLocked, menus.SMSPINLocked)
 		case pin == "":
-			return say(OutcomePINRequired, textPINRequired)
+			return say(OutcomePINRequired, menus.SMSPINRequired)
 		}
 		remaining, _, err := in.Dir.CheckPIN(ctx, who.Holder, pin)
 		switch service.CodeOf(err) {
 		case "":
 		case service.CodePINWrong:
-			return say(OutcomePINWrong, textPINWrong, remaining)
+			return say(OutcomePINWrong, menus.SMSWrongPIN, remaining)
 		case service.CodePINLocked:
-			return say(OutcomePINLocked, textPINLocked)
+			return say(OutcomePINLocked, menus.SMSPINLocked)
 		case service.CodePINNotSet:
-			return say(OutcomePINNone, textPINNone)
+			return say(OutcomePINNone, menus.SMSNoPIN)
 		default:
 			return reply{}, err
 		}

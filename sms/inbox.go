@@ -13,6 +13,7 @@ import (
 
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
+	"github.com/lumbung-id/lumbung/menus"
 )
 
 // Directory is what answering an SMS needs to know about the sender.
@@ -45,7 +46,7 @@ const processLease = 30 * time.Second
 
 // replyTemplate is the outbox template of an answer: params {"text": …},
 // rendered when the message was answered.
-const replyTemplate = "reply"
+const replyTemplate = menus.TmplReply
 
 // Outcomes of an inbound message (metrics, and kept on the row).
 const (
