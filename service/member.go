@@ -33,6 +33,24 @@ func (s *Service) FindMemberByNo(ctx context.Context, a Actor, no string) (membe
 	return m, nil
 }
 
+// FindMembers is the counter's and the API's member search within the
+// actor's cooperative: by number, phone in any Indonesian form, or name in
+// any case and with or without accents; limit at a time (at most 100),
+// after the cursor of the page before ("" first); next is "" on the last
+// page.
+func (s *Service) FindMembers(ctx context.Context, a Actor, query, after string, limit int) (found []members.Member, next string, err error) {
+	if err := mayFind(a); err != nil {
+		return nil, "", err
+	}
+	if s.find == nil {
+		return nil, "", fmt.Errorf("find members: no finder wired")
+	}
+	if limit < 0 || limit > 100 {
+		return nil, "", invalid("limit", "limit %d: 1 to 100", limit)
+	}
+	return s.find.FindMembers(ctx, a.CooperativeID, query, after, limit)
+}
+
 // ActiveMemberByNo is FindMemberByNo for an action that moves money:
 // a member who left is member_left.
 func (s *Service) ActiveMemberByNo(ctx context.Context, a Actor, no string) (members.Member, error) {

@@ -138,6 +138,11 @@ type Registry interface {
 	IssueActivationCode(ctx context.Context, h members.Holder, ttl time.Duration) (string, time.Time, error)
 }
 
+// Finder searches a cooperative's members (members.Directory).
+type Finder interface {
+	FindMembers(ctx context.Context, coopID int64, query, after string, limit int) ([]members.Member, string, error)
+}
+
 // Management is what a manager's actions need from the ledger
 // (ledger.Ledger).
 type Management interface {
@@ -152,6 +157,7 @@ type Deps struct {
 	Directory  Directory
 	Books      Books
 	Registry   Registry
+	Finder     Finder
 	Management Management
 	Now        func() time.Time // nil: time.Now
 }
@@ -161,6 +167,7 @@ type Service struct {
 	dir   Directory
 	books Books
 	reg   Registry
+	find  Finder
 	mgmt  Management
 	now   func() time.Time
 }
@@ -171,7 +178,7 @@ func New(d Deps) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{dir: d.Directory, books: d.Books, reg: d.Registry, mgmt: d.Management, now: now}
+	return &Service{dir: d.Directory, books: d.Books, reg: d.Registry, find: d.Finder, mgmt: d.Management, now: now}
 }
 
 // mustStaff refuses anyone but staff of the cooperative, and, if roles

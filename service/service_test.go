@@ -36,7 +36,7 @@ func newWorld(t *testing.T, db *ledger.DB) *world {
 	require.NoError(t, err)
 	books := ledger.New(db, nil)
 	w := &world{db: db, books: books, dir: dir,
-		svc: service.New(service.Deps{Directory: dir, Books: books, Registry: dir, Management: books})}
+		svc: service.New(service.Deps{Directory: dir, Books: books, Registry: dir, Finder: dir, Management: books})}
 	w.coop, err = dir.CreateCooperative(ctx, "KSP1", "Koperasi Satu", []string{"*123#"})
 	require.NoError(t, err)
 	w.other, err = dir.CreateCooperative(ctx, "KSP2", "Koperasi Dua", []string{"*124#"})
@@ -315,6 +315,26 @@ func TestMembersAndCodes(t *testing.T) {
 			requireCode(t, service.CodeNotFound, err)
 			_, _, _, err = w.svc.IssueActivationCode(ctx, w.member(w.maria, service.ChannelUSSD), "A-001")
 			requireCode(t, service.CodeForbidden, err)
+		})
+		t.Run("find", func(t *testing.T) {
+			found, next, err := w.svc.FindMembers(ctx, teller, "maria", "", 10)
+			require.NoError(t, err)
+			require.Len(t, found, 1)
+			assert.Equal(t, w.maria.ID, found[0].ID)
+			assert.Empty(t, next)
+			found, _, err = w.svc.FindMembers(ctx, teller, "Agustina", "", 10)
+			require.NoError(t, err)
+			assert.Empty(t, found, "another cooperative's member is not found")
+			found, _, err = w.svc.FindMembers(ctx, w.operator(), "+62 812-3456-7891", "", 10)
+			require.NoError(t, err)
+			require.Len(t, found, 1)
+			assert.Equal(t, w.yohanes.ID, found[0].ID)
+			_, _, err = w.svc.FindMembers(ctx, w.member(w.maria, service.ChannelSMS), "maria", "", 10)
+			requireCode(t, service.CodeForbidden, err)
+			_, _, err = w.svc.FindMembers(ctx, teller, "maria", "", 101)
+			requireCode(t, service.CodeInvalidRequest, err)
+			_, _, err = w.svc.FindMembers(ctx, teller, "maria", "not a cursor\x00", 10)
+			requireCode(t, service.CodeInvalidRequest, err)
 		})
 		t.Run("view", func(t *testing.T) {
 			_, err := w.svc.ReceiveDeposit(ctx, teller, "d1", service.Deposit{MemberID: w.yohanes.ID, Account: ledger.Wajib, Amount: 30_000})

@@ -24,10 +24,10 @@ import (
 )
 
 const (
-	coopUsage       = "lumbung coop add --code KODE --name NAME --ussd '*123*1#' [--ussd …] [--sms-pin] [--json] [--config FILE]"
-	staffUsage      = "lumbung staff add --coop KODE --name NAME --phone PHONE --role teller|collector|manager [--json] [--config FILE]"
-	memberUsage     = "lumbung member activation-code --coop KODE --member NO [--json] [--config FILE]"
-	importUsage     = "lumbung import members|loans --coop KODE FILE.csv [--dry-run] [--json] [--config FILE]"
+	coopUsage   = "lumbung coop add --code KODE --name NAME --ussd '*123*1#' [--ussd …] [--sms-pin] [--json] [--config FILE]"
+	staffUsage  = "lumbung staff add --coop KODE --name NAME --phone PHONE --role teller|collector|manager [--json] [--config FILE]"
+	memberUsage = "lumbung member activation-code --coop KODE --member NO [--json] [--config FILE]"
+	importUsage = "lumbung import members|loans --coop KODE FILE.csv [--dry-run] [--json] [--config FILE]"
 )
 
 // stringList is a flag that may be repeated (--ussd A --ussd B).
@@ -110,7 +110,7 @@ func openDirectory(ctx context.Context, configFile string, stderr io.Writer) (*l
 // adminService is the service layer as the operator at the CLI uses it.
 func adminService(db *ledger.DB, dir *members.Directory) *service.Service {
 	books := ledger.New(db, nil)
-	return service.New(service.Deps{Directory: dir, Books: books, Registry: dir, Management: books})
+	return service.New(service.Deps{Directory: dir, Books: books, Registry: dir, Finder: dir, Management: books})
 }
 
 // findCoop looks a cooperative up by code with an error a person can act on.
