@@ -116,7 +116,7 @@ const (
 // members numbered after the cursor's, in member number order, one more
 // than limit (to know whether a next page follows). The first page has no
 // cursor condition at all: PostgreSQL without statistics (a cooperative
-// just loaded) answers "member_no > ''" with a bitmap scan and a sort of
+// just loaded) answers a comparison with the empty string by a bitmap scan and a sort of
 // the whole cooperative instead of walking the index.
 func findPage(query string, args []any, afterNo string, limit int) (string, []any) {
 	if afterNo != "" {

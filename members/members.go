@@ -107,7 +107,7 @@ type Identity struct {
 	Holder      Holder
 	Name        string
 	MemberNo    string // members only
-	Role        Role // staff only
+	Role        Role   // staff only
 	Language    string
 	HasPIN      bool
 	PINLocked   bool // three wrong PINs: only a new activation code lets them in
