@@ -65,6 +65,26 @@ func (s *Service) RegisterMember(ctx context.Context, a Actor, nm members.NewMem
 	return s.reg.AddMember(ctx, a.CooperativeID, nm)
 }
 
+// DayReport is the cooperative's local calendar day of day (its year,
+// month and day as day's location reads them): per staff member the
+// journals by kind and the cash through their drawer, and the totals.
+func (s *Service) DayReport(ctx context.Context, a Actor, day time.Time) (ledger.DayReport, error) {
+	if err := mustManage(a); err != nil {
+		return ledger.DayReport{}, err
+	}
+	if s.mgmt == nil {
+		return ledger.DayReport{}, errors.New("day report: no ledger management wired")
+	}
+	if day.IsZero() {
+		loc, err := s.books.Location(ctx, a.CooperativeID)
+		if err != nil {
+			return ledger.DayReport{}, err
+		}
+		day = s.now().In(loc)
+	}
+	return s.mgmt.DayReport(ctx, a.CooperativeID, day)
+}
+
 // Loan is a loan a manager disburses to a member.
 type Loan struct {
 	LoanNo      string

@@ -148,6 +148,7 @@ type Finder interface {
 type Management interface {
 	Reverse(ctx context.Context, r ledger.Reversal) (int64, error)
 	DisburseLoan(ctx context.Context, nl ledger.NewLoan) (ledger.Loan, error)
+	DayReport(ctx context.Context, coopID int64, day time.Time) (ledger.DayReport, error)
 }
 
 // Deps are the stores a Service works over. Directory and Books are

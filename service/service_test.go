@@ -249,6 +249,15 @@ func TestManagersActions(t *testing.T) {
 			b, err := w.books.MemberBalances(ctx, w.coop.ID, w.maria.ID)
 			require.NoError(t, err)
 			assert.Zero(t, b.Sukarela)
+
+			_, err = w.svc.DayReport(ctx, w.as(w.teller, service.ChannelCounter), time.Time{})
+			requireCode(t, service.CodeForbidden, err)
+			rep, err := w.svc.DayReport(ctx, w.as(w.manager, service.ChannelCounter), time.Time{})
+			require.NoError(t, err)
+			assert.Equal(t, 2, rep.Journals, "today's deposit and its reversal")
+			require.NotEmpty(t, rep.Staff)
+			assert.Equal(t, w.teller.ID, rep.Staff[0].StaffID)
+			assert.Zero(t, rep.Staff[0].Cash.Expected, "the reversed deposit's cash is not expected in the drawer")
 		})
 		t.Run("register a member", func(t *testing.T) {
 			nm := members.NewMember{No: "A-100", Name: "Kornelis Tefa", Phone: "0812 3456 7000"}
