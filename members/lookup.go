@@ -91,6 +91,20 @@ func (d *Directory) MemberByNo(ctx context.Context, coopID int64, no string) (Me
 	return row.member(), nil
 }
 
+// MemberByID is a member of one cooperative by id (ErrNotFound for another
+// cooperative's).
+func (d *Directory) MemberByID(ctx context.Context, coopID, id int64) (Member, error) {
+	var row memberRow
+	err := d.db.GetContext(ctx, &row, d.db.Rebind(memberByIDSQL), coopID, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Member{}, fmt.Errorf("member %d in cooperative %d: %w", id, coopID, ErrNotFound)
+	}
+	if err != nil {
+		return Member{}, fmt.Errorf("read member %d: %w", id, err)
+	}
+	return row.member(), nil
+}
+
 // memberNoKey is a member number in upper case without punctuation or
 // spaces: "a-001" and "A 001" are "A001".
 func memberNoKey(no string) string {
