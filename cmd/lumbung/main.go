@@ -34,6 +34,10 @@ Usage:
                                                  forgotten or locked PIN)
   lumbung import members|loans --coop KODE FILE.csv [--dry-run] [--json] [--config FILE]
                                                  import members with opening balances, or running loans
+  lumbung token add --coop KODE --name NAME [--read-only] [--json] [--config FILE]
+                                                 create an admin API token; prints it once
+  lumbung token revoke --coop KODE --id ID [--json] [--config FILE]
+                                                 revoke an admin API token at once
   lumbung sms requeue [--coop KODE] [--since 24h] [--json] [--config FILE]
                                                  send again the SMS that failed (after fixing the gateway)
   lumbung phone [--url URL] [--provider africastalking] --msisdn PHONE --code '*123#'
@@ -75,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdCoop(ctx, args[1:], stdout, stderr)
 	case "staff":
 		err = cmdStaff(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = cmdToken(ctx, args[1:], stdout, stderr)
 	case "member":
 		err = cmdMember(ctx, args[1:], stdout, stderr)
 	case "import":
