@@ -1172,25 +1172,32 @@ func (l *Ledger) loanInfo(ctx context.Context, coopID, memberID int64, policy lo
 	}
 	out := make([]LoanInfo, 0, len(loans))
 	for _, ln := range loans {
-		info := LoanInfo{LoanID: ln.ID, LoanNo: ln.LoanNo, Principal: ln.Principal, Status: ln.Status, Kolektibilitas: KolLancar}
-		if ln.Status == LoanActive {
-			pos := positionOn(byLoan[ln.ID], today, policy.LateFeeBP, false)
-			info.Outstanding = pos.principal
-			info.Arrears = pos.overdue
-			if !pos.oldest.IsZero() {
-				info.DaysLate = daysBetween(pos.oldest, today)
-			}
-			info.Kolektibilitas = BucketFor(info.DaysLate)
-			for _, r := range byLoan[ln.ID] {
-				if !r.DueOn.Before(today) && r.unpaid() > 0 {
-					info.NextDue, info.NextAmount = r.DueOn, r.unpaid()
-					break
-				}
-			}
-		}
-		out = append(out, info)
+		out = append(out, loanInfoOn(ln, byLoan[ln.ID], today, policy.LateFeeBP))
 	}
 	return out, nil
+}
+
+// loanInfoOn is where one loan stands on today, from its installments
+// (ordered by number, due dates as civil dates).
+func loanInfoOn(ln loanRow, rows []installmentRow, today time.Time, lateFeeBP int64) LoanInfo {
+	info := LoanInfo{LoanID: ln.ID, LoanNo: ln.LoanNo, Principal: ln.Principal, Status: ln.Status, Kolektibilitas: KolLancar}
+	if ln.Status != LoanActive {
+		return info
+	}
+	pos := positionOn(rows, today, lateFeeBP, false)
+	info.Outstanding = pos.principal
+	info.Arrears = pos.overdue
+	if !pos.oldest.IsZero() {
+		info.DaysLate = daysBetween(pos.oldest, today)
+	}
+	info.Kolektibilitas = BucketFor(info.DaysLate)
+	for _, r := range rows {
+		if !r.DueOn.Before(today) && r.unpaid() > 0 {
+			info.NextDue, info.NextAmount = r.DueOn, r.unpaid()
+			break
+		}
+	}
+	return info
 }
 
 // NextInstallment is what the "Bayar angsuran" screen offers: when
