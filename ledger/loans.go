@@ -106,15 +106,18 @@ type Loan struct {
 	Schedule                    []Installment
 }
 
-// Repayment is money paid against a loan.
+// Repayment is money paid against a loan. It comes from exactly one of
+// the member's sukarela (FromSukarela), a staff member's cash (StaffID) or
+// the cooperative's clearing account (FromClearing).
 type Repayment struct {
 	CooperativeID, LoanID int64
 	Amount                int64
 	FromSukarela          bool  // pay from the member's simpanan sukarela
-	StaffID               int64 // cash received by this staff member (their till or collector cash) when !FromSukarela
+	StaffID               int64 // cash received by this staff member (their till or collector cash)
+	FromClearing          bool  // money that reached the cooperative's bank by transfer (the admin API reports it); needs an Actor
 	MemberID              int64 // when not 0, the loan must be this member's (a member paying their own): another's is ErrNotFound
 	Key                   string
-	Actor                 string // default "member:<id>" from sukarela, "staff:<id>" otherwise
+	Actor                 string // default "member:<id>" from sukarela, "staff:<id>" from cash; required from clearing
 }
 
 // RepaymentResult is how a repayment was split and where the loan stands.
@@ -748,11 +751,11 @@ const memberContactSQL = `SELECT phone, language FROM members WHERE cooperative_
 //     reduces the principal of the next installments (ApplyOverpayment);
 //     more than everything owed today plus all remaining principal is
 //     refused with a *RepayLimitError (ErrOverpayment);
-//   - one journal moves the money from the member's sukarela or the staff
-//     member's cash to penalty, fee and interest income and the loan's
-//     principal (ErrInsufficientFunds if sukarela is short); the
-//     installments' paid columns, repayment_parts, the loan's closing and
-//     the SMS receipt are written with it.
+//   - one journal moves the money from the member's sukarela, the staff
+//     member's cash or the clearing account to penalty, fee and interest
+//     income and the loan's principal (ErrInsufficientFunds if sukarela is
+//     short); the installments' paid columns, repayment_parts, the loan's
+//     closing and the SMS receipt are written with it.
 func RepayTx(ctx context.Context, tx *sqlx.Tx, r Repayment, now time.Time) (RepaymentResult, error) {
 	if err := r.validate(); err != nil {
 		return RepaymentResult{}, err
@@ -833,7 +836,7 @@ func RepayTx(ctx context.Context, tx *sqlx.Tx, r Repayment, now time.Time) (Repa
 	case actor != "":
 	case r.FromSukarela:
 		actor = "member:" + strconv.FormatInt(loan.MemberID, 10)
-	default:
+	default: // from cash (an actor from clearing is required by validate)
 		actor = "staff:" + strconv.FormatInt(r.StaffID, 10)
 	}
 	journalID, err := PostTx(ctx, tx, Journal{
@@ -880,16 +883,28 @@ func (r Repayment) validate() error {
 		return fmt.Errorf("%w: repayment needs a cooperative and a loan", ErrInvalidJournal)
 	case r.Amount <= 0:
 		return fmt.Errorf("%w: repayment amount %d is not positive", ErrInvalidJournal, r.Amount)
-	case r.FromSukarela == (r.StaffID != 0):
-		return fmt.Errorf("%w: a repayment comes either from sukarela or from a staff member's cash", ErrInvalidJournal)
+	case btoi(r.FromSukarela)+btoi(r.StaffID != 0)+btoi(r.FromClearing) != 1:
+		return fmt.Errorf("%w: a repayment comes from exactly one of sukarela, a staff member's cash or clearing", ErrInvalidJournal)
+	case r.FromClearing && strings.TrimSpace(r.Actor) == "":
+		return fmt.Errorf("%w: a repayment from clearing needs an actor (who reported the transfer)", ErrInvalidJournal)
 	}
 	return validKey(r.Key)
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // repaymentSource is the account the money comes from: the member's
-// sukarela, or the cash account of the staff member who took the money
-// (who must be active for a new repayment).
+// sukarela, the cooperative's clearing account, or the cash account of the
+// staff member who took the money (who must be active for a new repayment).
 func repaymentSource(ctx context.Context, tx *sqlx.Tx, r Repayment, memberID int64, mustBeActive bool) (int64, error) {
+	if r.FromClearing {
+		return coopAccountTx(ctx, tx, r.CooperativeID, Clearing)
+	}
 	if r.FromSukarela {
 		var id int64
 		owner := Owner{MemberID: memberID}
