@@ -13,17 +13,19 @@ import (
 )
 
 // Batched posting: many journals in one caller's transaction, written with
-// multi-row statements (an import of a cooperative's members posts hundreds
-// of thousands of opening balances). The rows it leaves are the ones one
-// PostTx per journal, in order, would leave.
+// multi-row statements (an import of a cooperative's members opens hundreds
+// of thousands of accounts with their opening balances). The rows it leaves
+// are the ones one CreateAccount per account and one PostTx per journal, in
+// order, would leave.
 
 // Rows per multi-row statement, far below either database's limit on
 // parameters (PostgreSQL 65,535; SQLite 32,766).
 const (
+	batchAccountRows = 1000 // accounts per INSERT, 11 values each
 	batchJournalRows = 1000 // journals per INSERT, 9 values each
 	batchEntryRows   = 2000 // entries per INSERT, 5 values each
-	batchReadRows    = 2000 // ids or keys per SELECT … IN
-	batchUpdateRows  = 2000 // account balances per UPDATE, 2 values each
+	batchReadRows    = 2000 // ids or keys per SELECT, up to 3 values each
+	batchUpdateRows  = 2000 // account balances per UPDATE, 3 values each
 )
 
 // batchJournal is one journal of a batch and what the batch found out
@@ -49,6 +51,7 @@ type batchKey struct {
 type batchAccount struct {
 	accountRow
 	Balance int64 `db:"balance"`
+	owner   Owner // of an account the batch opens
 }
 
 // batchAccountsSQL reads the accounts a batch moves on SQLite (whose
@@ -112,11 +115,143 @@ UPDATE accounts SET balance = accounts.balance + v.delta FROM v WHERE accounts.i
 //
 // The unsharded accounts the journals change are locked in ascending id
 // order before anything is written, hot accounts' shard rows in ascending
-// order last, as PostTx does: batches and single postings queue on each other instead of
-// deadlocking. Unlike PostTx, the batch takes no id from the journals'
+// order last, as PostTx does: batches and single postings queue on each
+// other instead of deadlocking. Unlike PostTx, the batch takes no id from the journals'
 // sequence for a key that was posted before.
 func PostBatchTx(ctx context.Context, tx *sqlx.Tx, js []Journal, now time.Time) ([]int64, error) {
-	if len(js) == 0 {
+	return postBatch(ctx, tx, nil, js, now)
+}
+
+// NewAccount is an account for OpenAccountsTx to create: the one
+// CreateAccount(coopID, kind, owner) would.
+type NewAccount struct {
+	CooperativeID int64
+	Kind          AccountKind
+	Owner         Owner
+}
+
+// OpenAccountsTx creates accounts and posts the journals that give them
+// their opening balances (an import of a cooperative's members), leaving
+// exactly the rows one CreateAccount per account, in order, then
+// PostBatchTx(opening(ids)) would, but writing each new account once, with
+// its balance, instead of inserting it empty and updating it (which cost
+// as much again as the insert). opening is given the new accounts' ids, in
+// the order of accounts, and returns the journals; they may move other
+// accounts too. A refused journal refuses it all, as with PostBatchTx, and
+// nothing is written.
+func OpenAccountsTx(ctx context.Context, tx *sqlx.Tx, accounts []NewAccount, opening func(ids []int64) []Journal,
+	now time.Time) (accountIDs, journalIDs []int64, err error) {
+	accountIDs, err = reserveAccountIDs(ctx, tx, len(accounts))
+	if err != nil {
+		return nil, nil, err
+	}
+	js := opening(accountIDs)
+	opened := make([]*batchAccount, len(accounts))
+	for i, a := range accounts {
+		normal, bounded := a.Kind.rules()
+		opened[i] = &batchAccount{accountRow: accountRow{ID: accountIDs[i], CooperativeID: a.CooperativeID, Kind: string(a.Kind),
+			Normal: normal, Bounded: bounded, Sharded: a.Kind.sharded()}, owner: a.Owner}
+	}
+	if err := readOwnerStatus(ctx, tx, opened, js); err != nil {
+		return nil, nil, err
+	}
+	journalIDs, err = postBatch(ctx, tx, opened, js, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return accountIDs, journalIDs, nil
+}
+
+// nextAccountIDsPgSQL takes n ids from the accounts' sequence, as n
+// INSERTs would.
+const nextAccountIDsPgSQL = `SELECT nextval(pg_get_serial_sequence('accounts', 'id')) AS id FROM generate_series(1, $1) ORDER BY 1`
+
+// nextAccountIDSQLiteSQL is the id SQLite's AUTOINCREMENT gives the next
+// account (the largest it ever gave, or the largest there, plus one).
+// SQLite transactions hold the database's write lock from their first
+// statement, so no other one takes it meanwhile.
+const nextAccountIDSQLiteSQL = `SELECT MAX(id) + 1 FROM (SELECT seq AS id FROM sqlite_sequence WHERE name = 'accounts'
+UNION ALL SELECT COALESCE(MAX(id), 0) FROM accounts)`
+
+// reserveAccountIDs returns the ids the next n accounts created in tx get.
+func reserveAccountIDs(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, n)
+	if tx.DriverName() == "postgres" {
+		if err := tx.SelectContext(ctx, &ids, nextAccountIDsPgSQL, n); err != nil {
+			return nil, fmt.Errorf("reserve account ids: %w", err)
+		}
+		return ids, nil
+	}
+	var next int64
+	if err := tx.GetContext(ctx, &next, nextAccountIDSQLiteSQL); err != nil {
+		return nil, fmt.Errorf("reserve account ids: %w", err)
+	}
+	for i := range int64(n) {
+		ids = append(ids, next+i)
+	}
+	return ids, nil
+}
+
+// readOwnerStatus reads, for the equity rule, the status of the members
+// whose new pokok or wajib account js debit.
+func readOwnerStatus(ctx context.Context, tx *sqlx.Tx, opened []*batchAccount, js []Journal) error {
+	byID := make(map[int64]*batchAccount, len(opened))
+	for _, a := range opened {
+		byID[a.ID] = a
+	}
+	owners := map[int64][]*batchAccount{}
+	for _, j := range js {
+		for _, p := range j.Postings {
+			if a := byID[p.From]; a != nil && a.owner.MemberID != 0 && (a.Kind == string(Pokok) || a.Kind == string(Wajib)) {
+				owners[a.owner.MemberID] = append(owners[a.owner.MemberID], a)
+			}
+		}
+	}
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(owners)), batchReadRows) {
+		var rows []struct {
+			ID     int64  `db:"id"`
+			Status string `db:"status"`
+		}
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(fmt.Sprintf(`SELECT id, status FROM members WHERE id IN (%s)`, placeholders(len(chunk)))), int64Args(chunk)...); err != nil {
+			return fmt.Errorf("read members: %w", err)
+		}
+		for _, r := range rows {
+			for _, a := range owners[r.ID] {
+				a.MemberStatus.String, a.MemberStatus.Valid = r.Status, true
+			}
+		}
+	}
+	return nil
+}
+
+// insertAccountsSQL: %s is one "(?, …)" of 11 values per account.
+const insertAccountsSQL = `INSERT INTO accounts (id, cooperative_id, kind, member_id, staff_id, loan_id, normal, bounded, sharded, balance, created_at)
+VALUES %s`
+
+// insertOpenedAccounts writes the new accounts with the balances the batch
+// leaves them (total, from which they are taken out).
+func insertOpenedAccounts(ctx context.Context, tx *sqlx.Tx, opened []*batchAccount, total map[int64]int64, now time.Time) error {
+	for chunk := range slices.Chunk(opened, batchAccountRows) {
+		args := make([]any, 0, 11*len(chunk))
+		for _, a := range chunk {
+			args = append(args, a.ID, a.CooperativeID, a.Kind, nullID(a.owner.MemberID), nullID(a.owner.StaffID), nullID(a.owner.LoanID),
+				a.Normal, a.Bounded, a.Sharded, total[a.ID], now.UTC())
+			delete(total, a.ID)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(fmt.Sprintf(insertAccountsSQL, tuples(len(chunk), 11))), args...); err != nil {
+			return fmt.Errorf("create accounts: %w", err)
+		}
+	}
+	return nil
+}
+
+// postBatch is PostBatchTx that also creates the accounts opened (not yet
+// in the database), with the balances js leave them.
+func postBatch(ctx context.Context, tx *sqlx.Tx, opened []*batchAccount, js []Journal, now time.Time) ([]int64, error) {
+	if len(js) == 0 && len(opened) == 0 {
 		return nil, nil
 	}
 	b := make([]batchJournal, len(js))
@@ -156,8 +291,11 @@ func PostBatchTx(ctx context.Context, tx *sqlx.Tx, js []Journal, now time.Time) 
 	if err := readExistingJournals(ctx, tx, b[:limit], refuse); err != nil {
 		return nil, err
 	}
-	accts, err := loadBatchAccounts(ctx, tx, b[:limit])
-	if err != nil {
+	accts := make(map[int64]*batchAccount, len(opened))
+	for _, a := range opened {
+		accts[a.ID] = a
+	}
+	if err := loadBatchAccounts(ctx, tx, b[:limit], accts); err != nil {
 		return nil, err
 	}
 	for i := range b[:limit] {
@@ -186,6 +324,9 @@ func PostBatchTx(ctx context.Context, tx *sqlx.Tx, js []Journal, now time.Time) 
 		if balances, err = simulateBalances(b, accts); err != nil {
 			return nil, err
 		}
+	}
+	if err := insertOpenedAccounts(ctx, tx, opened, balances, now); err != nil {
+		return nil, err
 	}
 	if err := insertBatchEntries(ctx, tx, b); err != nil {
 		return nil, err
@@ -251,9 +392,9 @@ func readExistingJournals(ctx context.Context, tx *sqlx.Tx, b []batchJournal, re
 	return nil
 }
 
-// loadBatchAccounts reads every account the fresh journals of b move
-// (locking, on PostgreSQL, the unsharded ones they change).
-func loadBatchAccounts(ctx context.Context, tx *sqlx.Tx, b []batchJournal) (map[int64]*batchAccount, error) {
+// loadBatchAccounts adds to accts every other account the fresh journals
+// of b move (locking, on PostgreSQL, the unsharded ones they change).
+func loadBatchAccounts(ctx context.Context, tx *sqlx.Tx, b []batchJournal, accts map[int64]*batchAccount) error {
 	type use struct{ moves, debited bool }
 	uses := map[int64]*use{}
 	for i := range b {
@@ -264,22 +405,23 @@ func loadBatchAccounts(ctx context.Context, tx *sqlx.Tx, b []batchJournal) (map[
 		for _, p := range b[i].Postings {
 			net[p.From] += p.Amount
 			net[p.To] -= p.Amount
-			if uses[p.From] == nil {
-				uses[p.From] = &use{}
-			}
-			if uses[p.To] == nil {
-				uses[p.To] = &use{}
-			}
-			uses[p.From].debited = true
 		}
 		for id, n := range net {
-			if n != 0 {
-				uses[id].moves = true
+			if accts[id] != nil {
+				continue
+			}
+			if uses[id] == nil {
+				uses[id] = &use{}
+			}
+			uses[id].moves = uses[id].moves || n != 0
+		}
+		for _, p := range b[i].Postings {
+			if u := uses[p.From]; u != nil {
+				u.debited = true
 			}
 		}
 	}
 	ids := slices.Sorted(maps.Keys(uses))
-	accts := make(map[int64]*batchAccount, len(ids))
 	for chunk := range slices.Chunk(ids, batchReadRows) {
 		query := fmt.Sprintf(batchAccountsSQL, placeholders(len(chunk)))
 		args := int64Args(chunk)
@@ -292,13 +434,13 @@ func loadBatchAccounts(ctx context.Context, tx *sqlx.Tx, b []batchJournal) (map[
 		}
 		var rows []batchAccount
 		if err := tx.SelectContext(ctx, &rows, tx.Rebind(query), args...); err != nil {
-			return nil, fmt.Errorf("load accounts: %w", err)
+			return fmt.Errorf("load accounts: %w", err)
 		}
 		for i := range rows {
 			accts[rows[i].ID] = &rows[i]
 		}
 	}
-	return accts, nil
+	return nil
 }
 
 // checkAccounts applies PostTx's rules that do not depend on balances to

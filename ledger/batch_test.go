@@ -52,8 +52,8 @@ func helper(t require.TestingT) {
 	}
 }
 
-// alignSequences sets the next journal and entry ids to one past the
-// largest. PostTx's INSERT … ON CONFLICT DO NOTHING for a key posted
+// alignSequences sets the next account, journal and entry ids to one past
+// the largest. PostTx's INSERT … ON CONFLICT DO NOTHING for a key posted
 // before takes an id it never uses (a PostgreSQL sequence value, a bump of
 // SQLite's AUTOINCREMENT counter), and on PostgreSQL a rolled-back posting
 // keeps the ids it took, while the batch takes none. Gaps are not rows,
@@ -61,7 +61,7 @@ func helper(t require.TestingT) {
 // kept equal, the rows compare exactly.
 func alignSequences(t require.TestingT, ctx context.Context, q sqlx.ExecerContext, dialect ledger.Dialect) {
 	helper(t)
-	for _, table := range []string{"journals", "entries"} {
+	for _, table := range []string{"accounts", "journals", "entries"} {
 		query := fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM %s`, table, table)
 		if dialect == ledger.SQLite {
 			query = fmt.Sprintf(`UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX(id), 0) FROM %s) WHERE name = '%s'`, table, table)
@@ -132,8 +132,16 @@ type bookRows struct {
 		Amount  int64  `db:"amount"`
 	}
 	Accounts []struct {
-		ID      int64 `db:"id"`
-		Balance int64 `db:"balance"`
+		ID      int64         `db:"id"`
+		Coop    int64         `db:"cooperative_id"`
+		Kind    string        `db:"kind"`
+		Member  sql.NullInt64 `db:"member_id"`
+		Staff   sql.NullInt64 `db:"staff_id"`
+		Loan    sql.NullInt64 `db:"loan_id"`
+		Normal  string        `db:"normal"`
+		Bounded bool          `db:"bounded"`
+		Sharded bool          `db:"sharded"`
+		Balance int64         `db:"balance"`
 	}
 	Shards []struct {
 		Account int64 `db:"account_id"`
@@ -150,7 +158,7 @@ func readBooks(t require.TestingT, db *ledger.DB) bookRows {
 		r.Journals[i].CreatedAt = r.Journals[i].CreatedAt.UTC()
 	}
 	require.NoError(t, db.Select(&r.Entries, `SELECT id, cooperative_id, journal_id, account_id, side, amount FROM entries ORDER BY id`))
-	require.NoError(t, db.Select(&r.Accounts, `SELECT id, balance FROM accounts ORDER BY id`))
+	require.NoError(t, db.Select(&r.Accounts, `SELECT id, cooperative_id, kind, member_id, staff_id, loan_id, normal, bounded, sharded, balance FROM accounts ORDER BY id`))
 	require.NoError(t, db.Select(&r.Shards, `SELECT account_id, shard, balance FROM account_shards ORDER BY account_id, shard`))
 	return r
 }
@@ -490,4 +498,119 @@ func TestPostBatchTxConcurrentNeverOverdraws(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, problems)
 	})
+}
+
+// TestOpenAccountsTxSameAsCreateAndPost: accounts opened with their opening
+// journals are the rows one CreateAccount per account and one PostTx per
+// journal leave, each new account written with its balance; a refused
+// journal leaves no account behind.
+func TestOpenAccountsTxSameAsCreateAndPost(t *testing.T) {
+	for _, dialect := range []ledger.Dialect{ledger.Postgres, ledger.SQLite} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			a, b := newBatchBooks(t, dialect), newBatchBooks(t, dialect)
+			// Members 1 and 2 without their accounts, as an import has them.
+			for _, bk := range []batchBooks{a, b} {
+				_, err := bk.db.Exec(bk.db.Rebind(`DELETE FROM accounts WHERE member_id IN (?, ?)`), bk.members[1].ID, bk.members[2].ID)
+				require.NoError(t, err)
+			}
+			now := time.Date(2026, 3, 1, 8, 30, 0, 123456000, time.UTC)
+			c := a.coop.Accounts
+			m1, m2 := ledger.Owner{MemberID: a.members[1].ID}, ledger.Owner{MemberID: a.members[2].ID}
+			savings := func(o ledger.Owner) []ledger.NewAccount {
+				var out []ledger.NewAccount
+				for _, k := range ledger.MemberAccountKinds {
+					out = append(out, ledger.NewAccount{CooperativeID: a.coop.ID, Kind: k, Owner: o})
+				}
+				return out
+			}
+			for _, tc := range []struct {
+				name     string
+				accounts []ledger.NewAccount
+				opening  func(ids []int64) []ledger.Journal
+				refused  error
+			}{
+				{"a member's savings and a loan", append(savings(m1),
+					ledger.NewAccount{CooperativeID: a.coop.ID, Kind: ledger.LoanPrincipal, Owner: ledger.Owner{MemberID: m1.MemberID, LoanID: 501}}),
+					func(ids []int64) []ledger.Journal {
+						return []ledger.Journal{
+							transfer(a, "o-pokok", c[ledger.OpeningEquity], ids[0], 100_000),
+							transfer(a, "o-wajib", c[ledger.OpeningEquity], ids[1], 250_000),
+							transfer(a, "o-sukarela", c[ledger.OpeningEquity], ids[2], 70_000),
+							transfer(a, "spend", ids[2], c[ledger.Clearing], 20_001),
+							transfer(a, "loan", ids[3], c[ledger.Vault], 1_000_000),
+							transfer(a, "old account", c[ledger.Vault], a.members[0].Accounts[ledger.Sukarela], 5),
+						}
+					}, nil},
+				{"a new loan's account credited below zero", []ledger.NewAccount{
+					{CooperativeID: a.coop.ID, Kind: ledger.LoanPrincipal, Owner: ledger.Owner{MemberID: m1.MemberID, LoanID: 502}}},
+					func(ids []int64) []ledger.Journal {
+						return []ledger.Journal{transfer(a, "repay", c[ledger.Vault], ids[0], 1)}
+					}, ledger.ErrInsufficientFunds},
+				{"a new pokok account debited", savings(m2)[:1], func(ids []int64) []ledger.Journal {
+					return []ledger.Journal{transfer(a, "p-in", c[ledger.OpeningEquity], ids[0], 10), transfer(a, "p-out", ids[0], c[ledger.Vault], 1)}
+				}, ledger.ErrEquityLocked},
+				{"accounts of another cooperative", savings(m2)[:1], func(ids []int64) []ledger.Journal {
+					return []ledger.Journal{transfer(a, "x", a.other.Accounts[ledger.Sukarela], ids[0], 1)}
+				}, ledger.ErrCrossCooperative},
+				{"accounts without journals", savings(m2), func([]int64) []ledger.Journal { return nil }, nil},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					alignSequences(t, ctx, a.db, dialect)
+					var idsA, jidsA []int64
+					errA := a.db.InTx(ctx, func(tx *sqlx.Tx) error {
+						var err error
+						idsA, jidsA, err = ledger.OpenAccountsTx(ctx, tx, tc.accounts, tc.opening, now)
+						return err
+					})
+					alignSequences(t, ctx, b.db, dialect)
+					var idsB, jidsB []int64
+					errB := b.db.InTx(ctx, func(tx *sqlx.Tx) error {
+						for _, na := range tc.accounts {
+							id, err := ledger.CreateAccount(ctx, tx, na.CooperativeID, na.Kind, na.Owner, now)
+							if err != nil {
+								return err
+							}
+							idsB = append(idsB, id)
+						}
+						for _, j := range tc.opening(idsB) {
+							alignSequences(t, ctx, tx, dialect)
+							id, err := ledger.PostTx(ctx, tx, j, now)
+							if err != nil {
+								return err
+							}
+							jidsB = append(jidsB, id)
+						}
+						return nil
+					})
+					if tc.refused != nil {
+						require.ErrorIs(t, errB, tc.refused)
+						require.ErrorIs(t, errA, tc.refused)
+					} else {
+						require.NoError(t, errB)
+						require.NoError(t, errA)
+						assert.Equal(t, idsB, idsA, "account ids")
+						assert.Equal(t, len(jidsB), len(jidsA))
+						if len(jidsB) > 0 {
+							assert.Equal(t, jidsB, jidsA, "journal ids")
+						}
+					}
+					assert.Equal(t, readBooks(t, b.db), readBooks(t, a.db), "rows of OpenAccountsTx (want: CreateAccount and PostTx)")
+					for _, id := range idsA {
+						var created time.Time
+						err := a.db.Get(&created, a.db.Rebind(`SELECT created_at FROM accounts WHERE id = ?`), id)
+						if tc.refused != nil {
+							assert.ErrorIs(t, err, sql.ErrNoRows, "a refused opening leaves no account")
+							continue
+						}
+						require.NoError(t, err)
+						assert.True(t, created.Equal(now), "created_at %v; want %v", created, now)
+					}
+				})
+			}
+			problems, err := ledger.New(a.db, nil).TrialBalance(ctx, a.coop.ID)
+			require.NoError(t, err)
+			assert.Empty(t, problems)
+		})
+	}
 }
