@@ -7,9 +7,7 @@ package members
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -225,25 +223,17 @@ func (d *Directory) ImportMembers(ctx context.Context, coopID int64, r io.Reader
 	return rep, nil
 }
 
-// requestHash is ledger's journal request hash (Journal.requestHash), so
-// that a journal written here is the one PostTx would have written: posting
-// it again through PostTx is an idempotent retry, not a conflict.
-func requestHash(coopID int64, kind, memo string, from, to, amount int64) string {
-	s := fmt.Sprintf("%d|%s|%s|%d>%d:%d", coopID, kind, memo, from, to, amount)
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
 func valuesList(n, width int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
 	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
-// writeMembers inserts members, their accounts, opening journals and
-// entries with multi-row INSERTs, leaving exactly what AddMemberTx and one
-// ledger.PostTx per opening balance would: member accounts hold their
-// balance, the opening_equity account's shard id%Shards of each journal
-// holds its share, and every journal has its debit and credit entry.
+// writeMembers inserts members with multi-row INSERTs and has the ledger
+// open their accounts with their opening balances (ledger.OpenAccountsTx:
+// one journal per non-zero amount, Dr opening_equity, Cr the member's
+// account), leaving what AddMemberTx and one ledger.PostTx per opening
+// balance would: the ledger alone writes accounts, journals, entries and
+// balances.
 func writeMembers(ctx context.Context, tx *sqlx.Tx, coopID int64, rows []importMemberRow, now time.Time) error {
 	if len(rows) == 0 {
 		return nil
@@ -254,7 +244,6 @@ func writeMembers(ctx context.Context, tx *sqlx.Tx, coopID int64, rows []importM
 	if err != nil {
 		return fmt.Errorf("find opening_equity account: %w", err)
 	}
-	var shard [ledger.Shards]int64 // opening_equity is credit-normal and debited: its deltas are negative
 	for chunk := range slices.Chunk(rows, importBatchRows) {
 		// Members.
 		args := make([]any, 0, 8*len(chunk))
@@ -280,100 +269,31 @@ func writeMembers(ctx context.Context, tx *sqlx.Tx, coopID int64, rows []importM
 		for _, x := range ids {
 			memberID[x.No] = x.ID
 		}
-		// Accounts, with their opening balance already in place.
-		args = args[:0]
+		// Accounts and their opening balances, through the ledger.
+		accounts := make([]ledger.NewAccount, 0, len(ledger.MemberAccountKinds)*len(chunk))
 		for _, m := range chunk {
+			if memberID[m.No] == 0 {
+				return fmt.Errorf("insert members: member %s missing", m.No)
+			}
 			for _, k := range ledger.MemberAccountKinds {
-				// pokok, wajib, sukarela: credit-normal, bounded, not sharded.
-				args = append(args, coopID, string(k), memberID[m.No], "credit", true, false, m.amount(k), now)
+				accounts = append(accounts, ledger.NewAccount{CooperativeID: coopID, Kind: k, Owner: ledger.Owner{MemberID: memberID[m.No]}})
 			}
 		}
-		var accts []struct {
-			ID       int64  `db:"id"`
-			MemberID int64  `db:"member_id"`
-			Kind     string `db:"kind"`
-		}
-		if err := tx.SelectContext(ctx, &accts, tx.Rebind(`INSERT INTO accounts (cooperative_id, kind, member_id, normal, bounded, sharded, balance, created_at) VALUES `+
-			valuesList(3*len(chunk), 8)+` RETURNING id, member_id, kind`), args...); err != nil {
-			return fmt.Errorf("insert member accounts: %w", err)
-		}
-		type acctKey struct {
-			member int64
-			kind   string
-		}
-		acctID := make(map[acctKey]int64, len(accts))
-		for _, a := range accts {
-			acctID[acctKey{a.MemberID, a.Kind}] = a.ID
-		}
-		// Journals.
-		type pending struct {
-			key     string
-			account int64
-			amount  int64
-		}
-		var js []pending
-		args = args[:0]
-		for _, m := range chunk {
-			for _, k := range ledger.MemberAccountKinds {
-				amt := m.amount(k)
-				if amt == 0 {
-					continue
+		opening := func(accountIDs []int64) []ledger.Journal {
+			var js []ledger.Journal
+			for i, m := range chunk {
+				for n, k := range ledger.MemberAccountKinds {
+					if amt := m.amount(k); amt != 0 {
+						js = append(js, ledger.Journal{CooperativeID: coopID, Key: openingKey(m.No, k), Kind: openingKind,
+							Memo: openingMemo[k], Actor: importActor,
+							Postings: []ledger.Posting{{From: equity, To: accountIDs[len(ledger.MemberAccountKinds)*i+n], Amount: amt}}})
+					}
 				}
-				acc := acctID[acctKey{memberID[m.No], string(k)}]
-				if acc == 0 {
-					return fmt.Errorf("insert member accounts: %s account of member %s missing", k, m.No)
-				}
-				p := pending{key: openingKey(m.No, k), account: acc, amount: amt}
-				js = append(js, p)
-				args = append(args, coopID, p.key, requestHash(coopID, openingKind, openingMemo[k], equity, acc, amt),
-					openingKind, openingMemo[k], importActor, "", now)
 			}
+			return js
 		}
-		if len(js) == 0 {
-			continue
-		}
-		var jids []struct {
-			ID  int64  `db:"id"`
-			Key string `db:"idem_key"`
-		}
-		if err := tx.SelectContext(ctx, &jids, tx.Rebind(`INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, actor, reason, created_at) VALUES `+
-			valuesList(len(js), 8)+` RETURNING id, idem_key`), args...); err != nil {
-			if ledger.IsUniqueViolation(err) {
-				return fmt.Errorf("insert opening journals: %w (imported concurrently?)", ErrDuplicate)
-			}
-			return fmt.Errorf("insert opening journals: %w", err)
-		}
-		journalID := make(map[string]int64, len(jids))
-		for _, x := range jids {
-			journalID[x.Key] = x.ID
-		}
-		// Entries: a debit then a credit per journal, as PostTx writes them.
-		args = args[:0]
-		for _, p := range js {
-			jid := journalID[p.key]
-			if jid == 0 {
-				return fmt.Errorf("insert opening journals: journal %q missing", p.key)
-			}
-			args = append(args, coopID, jid, equity, "D", p.amount, coopID, jid, p.account, "C", p.amount)
-			shard[jid%ledger.Shards] -= p.amount
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount) VALUES `+
-			valuesList(2*len(js), 5)), args...); err != nil {
-			return fmt.Errorf("insert opening entries: %w", err)
-		}
-	}
-	args := make([]any, 0, 3*ledger.Shards)
-	n := 0
-	for s, delta := range shard {
-		if delta != 0 {
-			args = append(args, equity, s, delta)
-			n++
-		}
-	}
-	if n > 0 {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO account_shards (account_id, shard, balance) VALUES `+valuesList(n, 3)+`
-			ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_shards.balance + excluded.balance`), args...); err != nil {
-			return fmt.Errorf("update opening_equity balance: %w", err)
+		if _, _, err := ledger.OpenAccountsTx(ctx, tx, accounts, opening, now); err != nil {
+			return fmt.Errorf("open member accounts: %w", err)
 		}
 	}
 	return nil
