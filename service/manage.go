@@ -57,10 +57,8 @@ func (s *Service) RegisterMember(ctx context.Context, a Actor, nm members.NewMem
 	case nm.Language != "" && nm.Language != "id" && nm.Language != "en":
 		return members.Member{}, invalid("language", "language %q: id or en", nm.Language)
 	}
-	if strings.TrimSpace(nm.Phone) != "" {
-		if _, err := members.NormalizeMSISDN(nm.Phone); err != nil {
-			return members.Member{}, &Error{Code: CodeInvalidRequest, Field: "phone", Err: err}
-		}
+	if _, err := members.NormalizeMSISDN(nm.Phone); err != nil {
+		return members.Member{}, &Error{Code: CodeInvalidRequest, Field: "phone", Detail: "an Indonesian phone number, e.g. 081234567890", Err: err}
 	}
 	return s.reg.AddMember(ctx, a.CooperativeID, nm)
 }

@@ -141,6 +141,7 @@ type Registry interface {
 // Finder searches a cooperative's members (members.Directory).
 type Finder interface {
 	FindMembers(ctx context.Context, coopID int64, query, after string, limit int) ([]members.Member, string, error)
+	MemberByID(ctx context.Context, coopID, id int64) (members.Member, error)
 }
 
 // Management is what a manager's actions need from the ledger
@@ -160,6 +161,7 @@ type Deps struct {
 	Registry   Registry
 	Finder     Finder
 	Management Management
+	Records    Records
 	Now        func() time.Time // nil: time.Now
 }
 
@@ -170,6 +172,7 @@ type Service struct {
 	reg   Registry
 	find  Finder
 	mgmt  Management
+	recs  Records
 	now   func() time.Time
 }
 
@@ -179,7 +182,7 @@ func New(d Deps) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{dir: d.Directory, books: d.Books, reg: d.Registry, find: d.Finder, mgmt: d.Management, now: now}
+	return &Service{dir: d.Directory, books: d.Books, reg: d.Registry, find: d.Finder, mgmt: d.Management, recs: d.Records, now: now}
 }
 
 // mustStaff refuses anyone but staff of the cooperative, and, if roles
