@@ -30,10 +30,11 @@ func TestImportDirection(t *testing.T) {
 		return out
 	}
 	forbidden := map[string][]string{
-		"ledger":  above("members", "service", "menus", "ussd", "sms", "cmd"),
-		"members": above("service", "menus", "ussd", "sms", "cmd"),
-		"service": above("menus", "ussd", "sms", "cmd"),
-		"menus":   above("ussd", "sms", "cmd"),
+		"ledger":  above("members", "service", "menus", "ussd", "sms", "api", "cmd"),
+		"members": above("service", "menus", "ussd", "sms", "api", "cmd"),
+		"service": above("menus", "ussd", "sms", "api", "cmd"),
+		"menus":   above("ussd", "sms", "api", "cmd"),
+		"api":     {module + "/menus", module + "/ussd", module + "/sms", module + "/cmd"},
 		"config":  {module + "/"},
 	}
 	out, err := exec.Command("go", "list", module+"/...").CombinedOutput()

@@ -26,10 +26,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lumbung-id/lumbung/api"
 	"github.com/lumbung-id/lumbung/config"
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
 	"github.com/lumbung-id/lumbung/menus"
+	"github.com/lumbung-id/lumbung/service"
 	"github.com/lumbung-id/lumbung/ussd"
 )
 
@@ -209,7 +211,15 @@ func (a *app) routes() *echo.Echo {
 	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)),
 		ussd.AfricasTalking{}, ussd.Hubtel{}, ussd.Freeflow{})
 	a.smsRoutes(e.Group("/sms", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)))
+	a.apiServer().Register(e.Group("/api/v1"), a.registry)
 	return e
+}
+
+// apiServer is the admin API over the service layer with every store.
+func (a *app) apiServer() *api.Server {
+	svc := service.New(service.Deps{Directory: a.dir, Books: ledger.CacheSettings(a.books), Registry: a.dir, Finder: a.dir,
+		Management: a.books, Records: a.books})
+	return &api.Server{Service: svc, Tokens: a.dir, Requests: a.books, Log: a.log}
 }
 
 // ready reports whether the database and the session store answer, each
@@ -260,6 +270,11 @@ func (a *app) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 // the log only.
 func (a *app) httpError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/api/") { // the admin API answers JSON, whatever failed
+		a.log.Error("request failed", "path", c.Path(), "err", err)
+		_ = api.WriteError(c, err)
 		return
 	}
 	code, msg := http.StatusInternalServerError, "internal error"

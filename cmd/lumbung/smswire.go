@@ -87,7 +87,33 @@ func (a *app) runWorkers(ctx context.Context) (wait func()) {
 	}
 	wg.Go(func() { a.sms.inbox.RunResume(ctx, resumeInterval) })
 	wg.Go(func() { a.sms.reminders.Run(ctx, reminderInterval) })
+	wg.Go(func() { a.purgeAPIRequests(ctx, time.Hour) })
 	return wg.Wait
+}
+
+// apiRequestRetention is how long the admin API keeps a POST's answer for
+// its Idempotency-Key (CONTRACT §5.2: at least 24 hours). Past it the
+// ledger's own keys still refuse to post the same money twice.
+const apiRequestRetention = 48 * time.Hour
+
+// purgeAPIRequests deletes kept API answers older than the retention,
+// every interval, until ctx ends.
+func (a *app) purgeAPIRequests(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := a.books.PurgeRequests(ctx, time.Now().Add(-apiRequestRetention))
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("purge kept admin API answers", "err", err)
+		} else if n > 0 {
+			a.log.Info("purged kept admin API answers", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // smsWarnings are start-up lines about SMS settings that are valid but
