@@ -124,5 +124,49 @@ func ReverseTx(ctx context.Context, tx *sqlx.Tx, r Reversal, now time.Time) (int
 			return 0, err
 		}
 	}
+	var total int64
+	for _, p := range postings {
+		total += p.Amount
+	}
+	if err := tellReversedMembers(ctx, tx, r, id, total, now); err != nil {
+		return 0, err
+	}
 	return id, nil
+}
+
+// reversedMembersSQL are the members whose accounts (savings, or a loan's)
+// a journal touched.
+const reversedMembersSQL = `SELECT DISTINCT m.id, m.phone, m.language FROM entries e
+JOIN accounts a ON a.cooperative_id = e.cooperative_id AND a.id = e.account_id
+LEFT JOIN loans ln ON ln.cooperative_id = a.cooperative_id AND ln.id = a.loan_id
+JOIN members m ON m.cooperative_id = a.cooperative_id AND m.id = COALESCE(a.member_id, ln.member_id)
+WHERE e.cooperative_id = ? AND e.journal_id = ? ORDER BY m.id`
+
+// tellReversedMembers queues, in the reversal's transaction, the reversal
+// SMS to every member the reversed journal touched: their money moved back,
+// and they were told of it moving the first time.
+func tellReversedMembers(ctx context.Context, tx *sqlx.Tx, r Reversal, reversalID, amount int64, now time.Time) error {
+	var ms []struct {
+		ID       int64  `db:"id"`
+		Phone    string `db:"phone"`
+		Language string `db:"language"`
+	}
+	if err := tx.SelectContext(ctx, &ms, tx.Rebind(reversedMembersSQL), r.CooperativeID, r.JournalID); err != nil {
+		return fmt.Errorf("members of journal %d: %w", r.JournalID, err)
+	}
+	for _, m := range ms {
+		if m.Phone == "" {
+			continue
+		}
+		err := EnqueueSMS(ctx, tx, OutboxMessage{
+			CooperativeID: r.CooperativeID,
+			Key:           "sms:reversal:" + strconv.FormatInt(r.JournalID, 10) + ":" + strconv.FormatInt(m.ID, 10),
+			Phone:         m.Phone, Language: m.Language, Template: TmplReversal,
+			Params: map[string]string{"amount": strconv.FormatInt(amount, 10), "ref": strconv.FormatInt(reversalID, 10), "reason": r.Reason},
+		}, now)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
