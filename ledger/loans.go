@@ -73,6 +73,9 @@ type NewLoan struct {
 	FirstDue                time.Time // zero: one month after DisbursedOn
 	SourceAccount           int64     // cash leaves from here (vault, till, collector cash, clearing); 0: the vault
 	Key, Actor              string
+	// NoSMS queues no SMS to the member: for seeded demo loans, whose
+	// phones are made up.
+	NoSMS bool
 }
 
 // ImportLoan is a running loan taken over from another system.
@@ -228,7 +231,38 @@ func disburseLoanTx(ctx context.Context, tx *sqlx.Tx, nl NewLoan, now time.Time)
 	if err != nil {
 		return Loan{}, err
 	}
+	if !nl.NoSMS {
+		if err := tellDisbursement(ctx, tx, loan, now); err != nil {
+			return Loan{}, err
+		}
+	}
 	return loan, nil
+}
+
+// tellDisbursement queues, with the disbursement, the member's SMS: the
+// loan, what was paid out, the first installment and when it is due.
+func tellDisbursement(ctx context.Context, tx *sqlx.Tx, loan Loan, now time.Time) error {
+	var m struct {
+		Phone    string `db:"phone"`
+		Language string `db:"language"`
+	}
+	if err := tx.GetContext(ctx, &m, tx.Rebind(memberContactSQL), loan.CooperativeID, loan.MemberID); err != nil {
+		return fmt.Errorf("read member %d: %w", loan.MemberID, err)
+	}
+	if m.Phone == "" || len(loan.Schedule) == 0 {
+		return nil
+	}
+	first := loan.Schedule[0]
+	return EnqueueSMS(ctx, tx, OutboxMessage{
+		CooperativeID: loan.CooperativeID,
+		Key:           "sms:disbursement:" + strconv.FormatInt(loan.JournalID, 10),
+		Phone:         m.Phone, Language: m.Language, Template: TmplDisbursement,
+		Params: map[string]string{
+			"loan": loan.LoanNo, "amount": strconv.FormatInt(loan.Principal, 10),
+			"installment": strconv.FormatInt(first.Total(), 10), "due": first.Due.Format("2006-01-02"),
+			"ref": strconv.FormatInt(loan.JournalID, 10),
+		},
+	}, now)
 }
 
 // ImportRunningLoanTx takes over a running loan inside tx: the loans row

@@ -273,7 +273,7 @@ func TestLoanWorkedExampleRepaidToClosing(t *testing.T) {
 		assert.Equal(t, ledger.TmplRepaymentReceipt, sms[0].Template)
 		assert.JSONEq(t, fmt.Sprintf(`{"amount":"933337","loan":"P-001","outstanding":"0","ref":"%d"}`,
 			b.count(t, `SELECT id FROM journals WHERE cooperative_id = ? AND idem_key = ?`, b.c.ID, "cash:12")), sms[0].Params)
-		assert.Equal(t, 12, b.count(t, `SELECT COUNT(*) FROM outbox WHERE cooperative_id = ?`, b.c.ID))
+		assert.Equal(t, 12, b.count(t, `SELECT COUNT(*) FROM outbox WHERE cooperative_id = ? AND template = 'receipt.repayment'`, b.c.ID))
 		b.check(t)
 	})
 }
@@ -488,7 +488,7 @@ func TestRepayIdempotent(t *testing.T) {
 		assert.Equal(t, first, again)
 		assert.Equal(t, installments, b.installments(t, loan.ID), "a retry changes no installment")
 		assert.Equal(t, 1, b.count(t, `SELECT COUNT(*) FROM journals WHERE cooperative_id = ? AND kind = 'repayment'`, b.c.ID))
-		assert.Equal(t, 1, b.count(t, `SELECT COUNT(*) FROM outbox WHERE cooperative_id = ?`, b.c.ID))
+		assert.Equal(t, 1, b.count(t, `SELECT COUNT(*) FROM outbox WHERE cooperative_id = ? AND template = 'receipt.repayment'`, b.c.ID))
 
 		for name, r := range map[string]ledger.Repayment{
 			"another amount": {CooperativeID: b.c.ID, LoanID: loan.ID, Amount: 999_999, StaffID: b.staff, Key: "k1"},

@@ -13,12 +13,13 @@ import (
 // SMS templates the ledger queues. sms/ renders them in the member's
 // language when it sends.
 const (
-	TmplDepositReceipt   = "receipt.deposit"   // params: amount, account, balance, ref
-	TmplRepaymentReceipt = "receipt.repayment" // params: amount, loan, outstanding, ref
-	TmplDepositCode      = "deposit.code"      // params: code, amount, account, expires
-	TmplReversal         = "receipt.reversal"  // params: amount, ref, reason
-	TmplPINChanged       = "pin.changed"       // params: none
-	TmplPINLocked        = "pin.locked"        // params: none
+	TmplDepositReceipt   = "receipt.deposit"      // params: amount, account, balance, ref
+	TmplRepaymentReceipt = "receipt.repayment"    // params: amount, loan, outstanding, ref
+	TmplDepositCode      = "deposit.code"         // params: code, amount, account, expires
+	TmplReversal         = "receipt.reversal"     // params: amount, ref, reason
+	TmplDisbursement     = "receipt.disbursement" // params: loan, amount, installment, due (YYYY-MM-DD), ref
+	TmplPINChanged       = "pin.changed"          // params: none
+	TmplPINLocked        = "pin.locked"           // params: none
 )
 
 // OutboxMessage is one SMS to send to a member or staff member.

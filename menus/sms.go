@@ -47,7 +47,7 @@ const (
 // SMSTemplates lists every outbox template RenderSMS knows.
 var SMSTemplates = []string{
 	ledger.TmplDepositReceipt, ledger.TmplRepaymentReceipt, ledger.TmplDepositCode, ledger.TmplReversal,
-	ledger.TmplPINChanged, ledger.TmplPINLocked, TmplReminderDue, TmplReminderOverdue, TmplReply,
+	ledger.TmplPINChanged, ledger.TmplPINLocked, ledger.TmplDisbursement, TmplReminderDue, TmplReminderOverdue, TmplReply,
 }
 
 // SMSTemplateParams are the params each template needs. Every template but
@@ -61,6 +61,7 @@ var SMSTemplateParams = map[string][]string{
 	ledger.TmplReversal:         {"amount", "ref", "reason"},
 	ledger.TmplPINChanged:       nil,
 	ledger.TmplPINLocked:        nil,
+	ledger.TmplDisbursement:     {"loan", "amount", "installment", "due", "ref"},
 	TmplReminderDue:             {"loan", "amount", "due"},
 	TmplReminderOverdue:         {"loan", "amount", "due"},
 	TmplReply:                   {"text"},
@@ -114,6 +115,9 @@ func RenderSMS(lang, template string, params map[string]string) (string, error) 
 		if _, ok := params["reason"]; !ok {
 			p.fail("reason", "missing")
 		}
+	case ledger.TmplDisbursement:
+		loan, amount, installment, due, ref := p.str("loan"), p.amount("amount"), p.amount("installment"), p.day("due"), p.digits("ref")
+		text = T(lang, "sms.receipt_disbursement", ident(loan, loanNoWidth), amount, installment, due, ref)
 	case ledger.TmplPINChanged:
 		text = T(lang, "sms.pin_changed")
 	case ledger.TmplPINLocked:

@@ -91,6 +91,8 @@ func tmplParams(tmpl, coop, name, reply string) []map[string]string {
 		for _, reason := range []string{tmplLongReason, ""} {
 			out = append(out, map[string]string{"amount": tmplBigDigits, "ref": "9999999999", "reason": reason})
 		}
+	case ledger.TmplDisbursement:
+		out = append(out, map[string]string{"loan": tmplLongLoanNo, "amount": tmplBigDigits, "installment": tmplBigDigits, "due": "2026-12-31", "ref": "9999999999"})
 	case ledger.TmplPINChanged, ledger.TmplPINLocked:
 		out = append(out, map[string]string{})
 	case "reminder.due", "reminder.overdue":
