@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Batched posting: many journals in one caller's transaction, written with
@@ -79,11 +80,11 @@ LEFT JOIN LATERAL (SELECT balance FROM accounts WHERE id = x.id AND NOT a.sharde
 // existingJournalsSQL finds keys posted before on SQLite; %s is the keys.
 const existingJournalsSQL = `SELECT id, idem_key, request_hash FROM journals WHERE cooperative_id = ? AND idem_key IN (%s)`
 
-// existingJournalsPgSQL is existingJournalsSQL on PostgreSQL, one index
-// probe per key (an IN list was answered by reading the cooperative's
-// journals before it had statistics); %s is one "(?)" per key.
-const existingJournalsPgSQL = `SELECT j.id, j.idem_key, j.request_hash FROM (VALUES %s) AS k (key)
-CROSS JOIN LATERAL (SELECT id, idem_key, request_hash FROM journals WHERE cooperative_id = ? AND idem_key = k.key OFFSET 0) AS j`
+// existingJournalsPgSQL is existingJournalsSQL on PostgreSQL: the keys in
+// one array, one index probe per key (an IN list was answered by reading
+// the cooperative's journals before it had statistics).
+const existingJournalsPgSQL = `SELECT j.id, j.idem_key, j.request_hash FROM unnest($1::text[]) AS k (key)
+CROSS JOIN LATERAL (SELECT id, idem_key, request_hash FROM journals WHERE cooperative_id = $2 AND idem_key = k.key OFFSET 0) AS j`
 
 // insertJournalsSQL: %s is one "(?, …)" of 9 values per journal.
 const insertJournalsSQL = `INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, actor, reason, reverses_id, created_at)
@@ -162,9 +163,10 @@ func OpenAccountsTx(ctx context.Context, tx *sqlx.Tx, accounts []NewAccount, ope
 	return accountIDs, journalIDs, nil
 }
 
-// nextAccountIDsPgSQL takes n ids from the accounts' sequence, as n
-// INSERTs would.
-const nextAccountIDsPgSQL = `SELECT nextval(pg_get_serial_sequence('accounts', 'id')) AS id FROM generate_series(1, $1) ORDER BY 1`
+// nextAccountIDsPgSQL takes n ids from the accounts' sequence (BIGSERIAL's,
+// named once: pg_get_serial_sequence would be looked up for every id), as
+// n INSERTs would.
+const nextAccountIDsPgSQL = `SELECT nextval('accounts_id_seq'::regclass) AS id FROM generate_series(1, $1) ORDER BY 1`
 
 // nextAccountIDSQLiteSQL is the id SQLite's AUTOINCREMENT gives the next
 // account (the largest it ever gave, or the largest there, plus one).
@@ -361,22 +363,19 @@ func readExistingJournals(ctx context.Context, tx *sqlx.Tx, b []batchJournal, re
 	}
 	for _, coop := range slices.Sorted(maps.Keys(keys)) {
 		for chunk := range slices.Chunk(keys[coop], batchReadRows) {
-			args := make([]any, 0, 1+len(chunk))
-			args = append(args, coop)
-			for _, k := range chunk {
-				args = append(args, k)
-			}
-			query := fmt.Sprintf(existingJournalsSQL, placeholders(len(chunk)))
-			if tx.DriverName() == "postgres" {
-				args = append(args[1:], coop)
-				query = fmt.Sprintf(existingJournalsPgSQL, tuples(len(chunk), 1))
+			query, args := existingJournalsPgSQL, []any{pq.StringArray(chunk), coop}
+			if tx.DriverName() != "postgres" {
+				query, args = tx.Rebind(fmt.Sprintf(existingJournalsSQL, placeholders(len(chunk)))), []any{coop}
+				for _, k := range chunk {
+					args = append(args, k)
+				}
 			}
 			var prev []struct {
 				ID   int64  `db:"id"`
 				Key  string `db:"idem_key"`
 				Hash string `db:"request_hash"`
 			}
-			if err := tx.SelectContext(ctx, &prev, tx.Rebind(query), args...); err != nil {
+			if err := tx.SelectContext(ctx, &prev, query, args...); err != nil {
 				return fmt.Errorf("read journals: %w", err)
 			}
 			for _, p := range prev {
