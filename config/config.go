@@ -74,6 +74,12 @@ const (
 
 	// MinSecretLength is the shortest LUMBUNG_SECRET accepted, in characters.
 	MinSecretLength = 32
+	// MinTokenLength is the shortest LUMBUNG_CALLBACK_TOKEN and
+	// LUMBUNG_METRICS_TOKEN accepted: a token in a URL is guessed offline.
+	MinTokenLength = 32
+	// EmbeddedHTTPAddr is where the embedded (demo) mode listens unless
+	// LUMBUNG_HTTP_ADDR says otherwise: this machine only.
+	EmbeddedHTTPAddr = "127.0.0.1:8080"
 	// MaxUSSDHopDeadline is the longest LUMBUNG_USSD_HOP_DEADLINE accepted.
 	MaxUSSDHopDeadline = 60 * time.Second
 )
@@ -114,6 +120,11 @@ type Config struct {
 	TwilioBaseURL    string // LUMBUNG_TWILIO_BASE_URL, without a trailing slash
 
 	PublicURL string // LUMBUNG_PUBLIC_URL, without a trailing slash
+
+	// Beyond CONTRACT §1: the safe defaults of the security review.
+	TrustedProxies    []netip.Prefix // LUMBUNG_TRUSTED_PROXIES: X-Forwarded-For is believed only from these
+	InsecureCallbacks bool           // LUMBUNG_INSECURE_CALLBACKS: serve on PostgreSQL with open callbacks anyway
+	MetricsToken      string         // LUMBUNG_METRICS_TOKEN: /metrics needs "Authorization: Bearer" it; unset: loopback only
 }
 
 // Embedded reports whether lumbung uses its embedded SQLite database
@@ -170,7 +181,7 @@ type setting struct {
 func settings() []setting {
 	return []setting{
 		{
-			name: "LUMBUNG_HTTP_ADDR", def: DefaultHTTPAddr, meaning: "listen address",
+			name: "LUMBUNG_HTTP_ADDR", def: DefaultHTTPAddr + " (" + EmbeddedHTTPAddr + " when embedded)", meaning: "listen address",
 			parse: func(c *Config, v string) error {
 				if err := checkListenAddr(v); err != nil {
 					return err
@@ -257,6 +268,9 @@ func settings() []setting {
 			meaning: "when set, every telco/SMS callback must carry ?token=… or gets 403",
 			secret:  true,
 			parse: func(c *Config, v string) error {
+				if err := checkToken(v); err != nil {
+					return err
+				}
 				c.CallbackToken = v
 				return nil
 			},
@@ -449,8 +463,74 @@ func settings() []setting {
 			},
 			show: func(c Config) string { return redactURL(c.PublicURL, false) },
 		},
+		{
+			name: "LUMBUNG_TRUSTED_PROXIES", def: "unset (none)",
+			meaning: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the caller for LUMBUNG_CALLBACK_ALLOW",
+			parse: func(c *Config, v string) error {
+				p, err := parseAllow(v)
+				if err != nil {
+					return err
+				}
+				c.TrustedProxies = p
+				return nil
+			},
+			show: func(c Config) string { return prefixes(c.TrustedProxies) },
+		},
+		{
+			name: "LUMBUNG_INSECURE_CALLBACKS", def: "off",
+			meaning: "on: serve with PostgreSQL although neither LUMBUNG_CALLBACK_TOKEN nor LUMBUNG_CALLBACK_ALLOW is set (warns)",
+			parse: func(c *Config, v string) error {
+				on, err := parseOnOff(v)
+				c.InsecureCallbacks = on
+				return err
+			},
+			show: func(c Config) string { return map[bool]string{true: "on", false: "off"}[c.InsecureCallbacks] },
+		},
+		{
+			name: "LUMBUNG_METRICS_TOKEN", def: "unset (loopback only)",
+			meaning: "when set, /metrics needs Authorization: Bearer <token>; unset, /metrics answers only this machine",
+			secret:  true,
+			parse: func(c *Config, v string) error {
+				if err := checkToken(v); err != nil {
+					return err
+				}
+				c.MetricsToken = v
+				return nil
+			},
+			show: func(c Config) string { return c.MetricsToken },
+		},
 	}
 }
+
+// checkToken refuses a token shorter than MinTokenLength.
+func checkToken(v string) error {
+	if n := len([]rune(v)); n < MinTokenLength {
+		return fmt.Errorf("is %d characters; use at least %d (e.g. the output of: openssl rand -hex 24)", n, MinTokenLength)
+	}
+	return nil
+}
+
+func parseOnOff(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "true", "on", "yes":
+		return true, nil
+	case "0", "false", "off", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q: use on or off", v)
+}
+
+func prefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// CallbacksOpen reports whether anyone on the network may call the telco
+// and SMS callbacks: no token and no allow-list.
+func (c Config) CallbacksOpen() bool { return c.CallbackToken == "" && len(c.CallbackAllow) == 0 }
 
 func requiredFor(p SMSProvider) func(c *Config) string {
 	return func(c *Config) string {
@@ -509,6 +589,7 @@ func Load(lookup func(string) (string, bool), file string) (Config, error) {
 	}
 
 	c := defaults()
+	set := map[string]bool{}
 	for _, s := range known {
 		v, where := "", ""
 		if fv, ok := fromFile[s.name]; ok {
@@ -530,6 +611,10 @@ func Load(lookup func(string) (string, bool), file string) (Config, error) {
 		if err := s.parse(&c, v); err != nil {
 			return Config{}, fmt.Errorf("%s: %v%s", s.name, err, where)
 		}
+		set[s.name] = true
+	}
+	if !set["LUMBUNG_HTTP_ADDR"] && c.Embedded() {
+		c.HTTPAddr = EmbeddedHTTPAddr // the demo is for this machine until told otherwise
 	}
 	return c, nil
 }

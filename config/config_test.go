@@ -71,7 +71,7 @@ func TestLoadDefaults(t *testing.T) {
 			c, err := Load(lookup, "")
 			require.NoError(t, err)
 			assert.Equal(t, Config{
-				HTTPAddr:        ":8080",
+				HTTPAddr:        "127.0.0.1:8080", // embedded: this machine only, until told otherwise
 				DataDir:         "./lumbung-data",
 				Demo:            DemoAuto,
 				USSDHopDeadline: 5 * time.Second,
@@ -95,7 +95,7 @@ func TestDefaultsMatchVars(t *testing.T) {
 	shown := c.Redacted()
 	// Variables whose documented default is a literal value.
 	literal := []string{
-		"LUMBUNG_HTTP_ADDR", "LUMBUNG_DATA_DIR", "LUMBUNG_USSD_HOP_DEADLINE",
+		"LUMBUNG_DATA_DIR", "LUMBUNG_USSD_HOP_DEADLINE",
 		"LUMBUNG_USSD_RATE_LIMIT", "LUMBUNG_SMS_PROVIDER", "LUMBUNG_AT_BASE_URL",
 		"LUMBUNG_TWILIO_BASE_URL",
 	}
@@ -106,6 +106,9 @@ func TestDefaultsMatchVars(t *testing.T) {
 	for _, name := range literal {
 		assert.Equal(t, vars[name].Default, shown[name], name)
 	}
+	assert.Equal(t, EmbeddedHTTPAddr, shown["LUMBUNG_HTTP_ADDR"])
+	assert.Contains(t, vars["LUMBUNG_HTTP_ADDR"].Default, EmbeddedHTTPAddr)
+	assert.Contains(t, vars["LUMBUNG_HTTP_ADDR"].Default, DefaultHTTPAddr)
 }
 
 func TestVarsMirrorContract(t *testing.T) {
@@ -119,6 +122,9 @@ func TestVarsMirrorContract(t *testing.T) {
 		"LUMBUNG_AT_BASE_URL", "LUMBUNG_TWILIO_ACCOUNT_SID", "LUMBUNG_TWILIO_AUTH_TOKEN",
 		"LUMBUNG_TWILIO_BASE_URL", "LUMBUNG_PUBLIC_URL",
 	}
+	// Beyond the contract, after its variables, each named in the README:
+	// the safe defaults of the security review.
+	want = append(want, "LUMBUNG_TRUSTED_PROXIES", "LUMBUNG_INSECURE_CALLBACKS", "LUMBUNG_METRICS_TOKEN")
 	var got []string
 	for _, v := range Vars() {
 		got = append(got, v.Name)
@@ -140,12 +146,12 @@ func TestVarsHandledByLoad(t *testing.T) {
 	}
 	samples := map[string]sample{
 		"LUMBUNG_HTTP_ADDR":          {good: "127.0.0.1:9090", bad: "9090"},
-		"LUMBUNG_DATABASE_URL":       {good: "postgres://u:p@db/lumbung", extra: []string{"LUMBUNG_SECRET", testSecret}, bad: "mysql://db"},
+		"LUMBUNG_DATABASE_URL":       {good: "postgres://u:p@db/lumbung", extra: []string{"LUMBUNG_SECRET", testSecret, "LUMBUNG_HTTP_ADDR", ":8080"}, bad: "mysql://db"},
 		"LUMBUNG_REDIS_URL":          {good: "redis://localhost:6379/0", bad: "http://localhost"},
 		"LUMBUNG_DATA_DIR":           {good: "/var/lib/lumbung", bad: "a\x00b"},
 		"LUMBUNG_SECRET":             {good: testSecret, bad: "short"},
 		"LUMBUNG_DEMO":               {good: "on", bad: "maybe"},
-		"LUMBUNG_CALLBACK_TOKEN":     {good: "tok"},
+		"LUMBUNG_CALLBACK_TOKEN":     {good: "cb-token-0123456789abcdef0123456789", bad: "tok"},
 		"LUMBUNG_CALLBACK_ALLOW":     {good: "10.0.0.0/8", bad: "10.0.0.0/99"},
 		"LUMBUNG_USSD_HOP_DEADLINE":  {good: "3s", bad: "abc"},
 		"LUMBUNG_USSD_RATE_LIMIT":    {good: "0", bad: "-1"},
@@ -161,6 +167,9 @@ func TestVarsHandledByLoad(t *testing.T) {
 		"LUMBUNG_TWILIO_AUTH_TOKEN":  {good: "twtok"},
 		"LUMBUNG_TWILIO_BASE_URL":    {good: "http://localhost:4010", bad: "/relative"},
 		"LUMBUNG_PUBLIC_URL":         {good: "https://lumbung.example.org", bad: "lumbung.example.org"},
+		"LUMBUNG_TRUSTED_PROXIES":    {good: "10.0.0.1", bad: "proxy"},
+		"LUMBUNG_INSECURE_CALLBACKS": {good: "on", bad: "maybe"},
+		"LUMBUNG_METRICS_TOKEN":      {good: "metrics-0123456789abcdef0123456789", bad: "short"},
 	}
 
 	fieldsTouched := map[string]bool{}
@@ -242,8 +251,16 @@ func TestLoadValid(t *testing.T) {
 		{"secret counted in characters", map[string]string{"LUMBUNG_SECRET": strings.Repeat("é", 32)}, func(t *testing.T, c Config) {
 			assert.Equal(t, strings.Repeat("é", 32), c.Secret)
 		}},
-		{"callback token", map[string]string{"LUMBUNG_CALLBACK_TOKEN": "abc"}, func(t *testing.T, c Config) {
-			assert.Equal(t, "abc", c.CallbackToken)
+		{"callback token", map[string]string{"LUMBUNG_CALLBACK_TOKEN": "cb-token-0123456789abcdef0123456789"}, func(t *testing.T, c Config) {
+			assert.Equal(t, "cb-token-0123456789abcdef0123456789", c.CallbackToken)
+			assert.False(t, c.CallbacksOpen())
+		}},
+		{"postgres listens on every interface by default", map[string]string{"LUMBUNG_DATABASE_URL": "postgres://db/x", "LUMBUNG_SECRET": testSecret}, func(t *testing.T, c Config) {
+			assert.Equal(t, ":8080", c.HTTPAddr)
+			assert.True(t, c.CallbacksOpen(), "serve refuses this (TestServeRefusesOpenCallbacks)")
+		}},
+		{"embedded listens where told", map[string]string{"LUMBUNG_HTTP_ADDR": ":8080"}, func(t *testing.T, c Config) {
+			assert.Equal(t, ":8080", c.HTTPAddr)
 		}},
 		{"callback allow list", map[string]string{"LUMBUNG_CALLBACK_ALLOW": " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,2001:db8::1,, 172.16.5.9/12"}, func(t *testing.T, c Config) {
 			assert.Equal(t, []netip.Prefix{
@@ -526,7 +543,7 @@ func TestLoadFile(t *testing.T) {
 			"LUMBUNG_HTTP_ADDR=:9000\r\n"+
 			"  LUMBUNG_DATA_DIR = /srv/lumbung  \n"+
 			"LUMBUNG_SMS_FROM=\"KSP Maju Bersama\"\n"+
-			"LUMBUNG_CALLBACK_TOKEN='ab#c=d'\n"+
+			"LUMBUNG_CALLBACK_TOKEN='ab#c=d-0123456789abcdef0123456789'\n"+
 			"export LUMBUNG_USSD_RATE_LIMIT=10\n"+
 			"LUMBUNG_DEMO=off\n"+
 			"LUMBUNG_SECRET=\"\"\n"+
@@ -536,7 +553,7 @@ func TestLoadFile(t *testing.T) {
 		assert.Equal(t, ":9000", c.HTTPAddr)
 		assert.Equal(t, "/srv/lumbung", c.DataDir)
 		assert.Equal(t, "KSP Maju Bersama", c.SMSFrom)
-		assert.Equal(t, "ab#c=d", c.CallbackToken)
+		assert.Equal(t, "ab#c=d-0123456789abcdef0123456789", c.CallbackToken)
 		assert.Equal(t, 10, c.USSDRateLimit)
 		assert.Equal(t, DemoOff, c.Demo)
 		assert.Equal(t, "", c.Secret, "empty quoted value counts as unset")
@@ -632,12 +649,12 @@ func TestLoadFile(t *testing.T) {
 }
 
 func TestRedaction(t *testing.T) {
-	secrets := []string{testSecret, "cb-token-XYZ", "kannel-pw-XYZ", "at-key-XYZ", "tw-token-XYZ", testDBPass, testRedisPass, "qs-pw-XYZ"}
+	secrets := []string{testSecret, "cb-token-XYZ-0123456789abcdef0123456789", "kannel-pw-XYZ", "at-key-XYZ", "tw-token-XYZ", testDBPass, testRedisPass, "qs-pw-XYZ"}
 	c, err := Load(envMap(map[string]string{
 		"LUMBUNG_DATABASE_URL":       "postgres://lumbung:" + testDBPass + "@db:5432/lumbung?sslmode=disable&password=qs-pw-XYZ",
 		"LUMBUNG_REDIS_URL":          "rediss://default:" + testRedisPass + "@cache:6380/0",
 		"LUMBUNG_SECRET":             testSecret,
-		"LUMBUNG_CALLBACK_TOKEN":     "cb-token-XYZ",
+		"LUMBUNG_CALLBACK_TOKEN":     "cb-token-XYZ-0123456789abcdef0123456789",
 		"LUMBUNG_CALLBACK_ALLOW":     "10.0.0.0/8,192.0.2.7",
 		"LUMBUNG_SMS_PROVIDER":       "kannel",
 		"LUMBUNG_KANNEL_SENDSMS_URL": "http://k:13013/cgi-bin/sendsms",
