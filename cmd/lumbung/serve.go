@@ -194,7 +194,7 @@ func (a *app) routes() *echo.Echo {
 
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", a.ready)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})), metricsGuard(a.cfg.MetricsToken))
 
 	h := &ussd.Handler{
 		Engine:      a.engine,
@@ -208,9 +208,9 @@ func (a *app) routes() *echo.Echo {
 		Limiter:     a.limiter,
 		RateLimit:   a.cfg.USSDRateLimit,
 	}
-	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)),
+	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow, a.cfg.TrustedProxies)),
 		ussd.AfricasTalking{}, ussd.Hubtel{}, ussd.Freeflow{})
-	a.smsRoutes(e.Group("/sms", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow)))
+	a.smsRoutes(e.Group("/sms", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow, a.cfg.TrustedProxies)))
 	a.apiServer().Register(e.Group("/api/v1"), a.registry)
 	return e
 }
@@ -288,16 +288,17 @@ func (a *app) httpError(err error, c echo.Context) {
 	_ = c.String(code, msg+"\n")
 }
 
-// callbackGuard protects telco and SMS-gateway callbacks: the source address
-// must be in LUMBUNG_CALLBACK_ALLOW (when set) and the request must carry
-// ?token=LUMBUNG_CALLBACK_TOKEN (when set), compared in constant time.
-func callbackGuard(token string, allow []netip.Prefix) echo.MiddlewareFunc {
+// callbackGuard protects telco and SMS-gateway callbacks: the caller's
+// address must be in LUMBUNG_CALLBACK_ALLOW (when set) and the request must
+// carry ?token=LUMBUNG_CALLBACK_TOKEN (when set), compared in constant time.
+// The caller is the connection's peer, or, when that peer is one of
+// LUMBUNG_TRUSTED_PROXIES, the address that proxy put in X-Forwarded-For.
+func callbackGuard(token string, allow, proxies []netip.Prefix) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if len(allow) > 0 {
-				host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
-				addr, perr := netip.ParseAddr(host)
-				if err != nil || perr != nil || !allowed(addr.Unmap(), allow) {
+				addr, ok := caller(c.Request(), proxies)
+				if !ok || !allowed(addr, allow) {
 					return echo.NewHTTPError(http.StatusForbidden, "source address not allowed")
 				}
 			}
@@ -310,6 +311,73 @@ func callbackGuard(token string, allow []netip.Prefix) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// caller is the address a request came from: the peer, unless the peer is
+// a trusted proxy; then the right-most address of X-Forwarded-For that is
+// not a trusted proxy itself (the left part a client may have forged).
+func caller(r *http.Request, proxies []netip.Prefix) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr = addr.Unmap()
+	if !allowed(addr, proxies) {
+		return addr, true
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if h == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(h)
+		if err != nil {
+			return netip.Addr{}, false // a proxy we trust wrote nonsense: believe nothing
+		}
+		if a = a.Unmap(); !allowed(a, proxies) {
+			return a, true
+		}
+	}
+	return addr, true // only proxies: the request came from one of them
+}
+
+// metricsGuard keeps /metrics to Prometheus: with LUMBUNG_METRICS_TOKEN set
+// the request must carry it as a bearer token; unset, only this machine
+// (loopback) may read them.
+func metricsGuard(token string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if token != "" {
+				got, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+				if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+					return echo.NewHTTPError(http.StatusUnauthorized, "metrics need Authorization: Bearer LUMBUNG_METRICS_TOKEN")
+				}
+				return next(c)
+			}
+			if addr, ok := caller(c.Request(), nil); !ok || !addr.IsLoopback() {
+				return echo.NewHTTPError(http.StatusForbidden, "metrics are served to this machine only; set LUMBUNG_METRICS_TOKEN to scrape from elsewhere")
+			}
+			return next(c)
+		}
+	}
+}
+
+// openCallbacks refuses to serve production with callbacks anyone can
+// call, unless the operator said LUMBUNG_INSECURE_CALLBACKS=on.
+func openCallbacks(cfg config.Config, log *slog.Logger) error {
+	if !cfg.Postgres() || !cfg.CallbacksOpen() {
+		return nil
+	}
+	if !cfg.InsecureCallbacks {
+		return errors.New("LUMBUNG_CALLBACK_TOKEN: with PostgreSQL (production) set LUMBUNG_CALLBACK_TOKEN (32+ characters, given to the telcos as ?token=…) or LUMBUNG_CALLBACK_ALLOW (their addresses); LUMBUNG_INSECURE_CALLBACKS=on starts anyway")
+	}
+	log.Warn("INSECURE: USSD and SMS callbacks accept anyone on the network (no LUMBUNG_CALLBACK_TOKEN, no LUMBUNG_CALLBACK_ALLOW): anyone can dial as any member's phone")
+	return nil
 }
 
 func allowed(addr netip.Addr, allow []netip.Prefix) bool {
@@ -334,6 +402,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(stderr)
+	if err := openCallbacks(cfg, log); err != nil {
+		return err
+	}
 	log.Info("starting lumbung", "config", cfg)
 	a, err := openApp(ctx, cfg, log, !*noMigrate)
 	if err != nil {
