@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,9 @@ const (
 	DefaultSMSProvider     = SMSLog
 	DefaultATBaseURL       = "https://api.africastalking.com"
 	DefaultTwilioBaseURL   = "https://api.twilio.com"
+	// DefaultSMSReplyCountries is LUMBUNG_SMS_REPLY_COUNTRIES' default:
+	// replies go to Indonesian numbers only.
+	DefaultSMSReplyCountries = "62"
 
 	// MinSecretLength is the shortest LUMBUNG_SECRET accepted, in characters.
 	MinSecretLength = 32
@@ -125,6 +129,9 @@ type Config struct {
 	TrustedProxies    []netip.Prefix // LUMBUNG_TRUSTED_PROXIES: X-Forwarded-For is believed only from these
 	InsecureCallbacks bool           // LUMBUNG_INSECURE_CALLBACKS: serve on PostgreSQL with open callbacks anyway
 	MetricsToken      string         // LUMBUNG_METRICS_TOKEN: /metrics needs "Authorization: Bearer" it; unset: loopback only
+	// SMSReplyCountries is LUMBUNG_SMS_REPLY_COUNTRIES: the country calling
+	// codes ("62") whose numbers get SMS replies; nil means any number.
+	SMSReplyCountries []string
 }
 
 // Embedded reports whether lumbung uses its embedded SQLite database
@@ -499,6 +506,24 @@ func settings() []setting {
 			},
 			show: func(c Config) string { return c.MetricsToken },
 		},
+		{
+			name: "LUMBUNG_SMS_REPLY_COUNTRIES", def: DefaultSMSReplyCountries,
+			meaning: "comma-separated country calling codes whose numbers get SMS replies; * for any",
+			parse: func(c *Config, v string) error {
+				cc, err := parseCountries(v)
+				if err != nil {
+					return err
+				}
+				c.SMSReplyCountries = cc
+				return nil
+			},
+			show: func(c Config) string {
+				if c.SMSReplyCountries == nil {
+					return "*"
+				}
+				return strings.Join(c.SMSReplyCountries, ",")
+			},
+		},
 	}
 }
 
@@ -532,6 +557,28 @@ func prefixes(ps []netip.Prefix) string {
 // and SMS callbacks: no token and no allow-list.
 func (c Config) CallbacksOpen() bool { return c.CallbackToken == "" && len(c.CallbackAllow) == 0 }
 
+// parseCountries reads LUMBUNG_SMS_REPLY_COUNTRIES: "*" alone (nil: any
+// number), or country calling codes of 1 to 3 digits, with or without "+".
+func parseCountries(v string) ([]string, error) {
+	if strings.TrimSpace(v) == "*" {
+		return nil, nil
+	}
+	var cc []string
+	for _, part := range strings.Split(v, ",") {
+		code := strings.TrimPrefix(strings.TrimSpace(part), "+")
+		if code == "*" {
+			return nil, errors.New(`"*" must stand alone (any number), not in a list`)
+		}
+		if code == "" || len(code) > 3 || strings.Trim(code, "0123456789") != "" || code[0] == '0' {
+			return nil, fmt.Errorf("%q is not a country calling code (1 to 3 digits, e.g. 62; or * for any)", strings.TrimSpace(part))
+		}
+		if !slices.Contains(cc, code) {
+			cc = append(cc, code)
+		}
+	}
+	return cc, nil
+}
+
 func requiredFor(p SMSProvider) func(c *Config) string {
 	return func(c *Config) string {
 		if c.SMSProvider == p {
@@ -543,14 +590,15 @@ func requiredFor(p SMSProvider) func(c *Config) string {
 
 func defaults() Config {
 	return Config{
-		HTTPAddr:        DefaultHTTPAddr,
-		DataDir:         DefaultDataDir,
-		Demo:            DemoAuto,
-		USSDHopDeadline: DefaultUSSDHopDeadline,
-		USSDRateLimit:   DefaultUSSDRateLimit,
-		SMSProvider:     DefaultSMSProvider,
-		ATBaseURL:       DefaultATBaseURL,
-		TwilioBaseURL:   DefaultTwilioBaseURL,
+		HTTPAddr:          DefaultHTTPAddr,
+		DataDir:           DefaultDataDir,
+		Demo:              DemoAuto,
+		USSDHopDeadline:   DefaultUSSDHopDeadline,
+		USSDRateLimit:     DefaultUSSDRateLimit,
+		SMSProvider:       DefaultSMSProvider,
+		SMSReplyCountries: []string{DefaultSMSReplyCountries},
+		ATBaseURL:         DefaultATBaseURL,
+		TwilioBaseURL:     DefaultTwilioBaseURL,
 	}
 }
 

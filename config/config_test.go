@@ -71,14 +71,15 @@ func TestLoadDefaults(t *testing.T) {
 			c, err := Load(lookup, "")
 			require.NoError(t, err)
 			assert.Equal(t, Config{
-				HTTPAddr:        "127.0.0.1:8080", // embedded: this machine only, until told otherwise
-				DataDir:         "./lumbung-data",
-				Demo:            DemoAuto,
-				USSDHopDeadline: 5 * time.Second,
-				USSDRateLimit:   30,
-				SMSProvider:     SMSLog,
-				ATBaseURL:       "https://api.africastalking.com",
-				TwilioBaseURL:   "https://api.twilio.com",
+				HTTPAddr:          "127.0.0.1:8080", // embedded: this machine only, until told otherwise
+				DataDir:           "./lumbung-data",
+				Demo:              DemoAuto,
+				USSDHopDeadline:   5 * time.Second,
+				USSDRateLimit:     30,
+				SMSProvider:       SMSLog,
+				ATBaseURL:         "https://api.africastalking.com",
+				TwilioBaseURL:     "https://api.twilio.com",
+				SMSReplyCountries: []string{"62"},
 			}, c)
 			assert.True(t, c.Embedded())
 			assert.False(t, c.Postgres())
@@ -97,7 +98,7 @@ func TestDefaultsMatchVars(t *testing.T) {
 	literal := []string{
 		"LUMBUNG_DATA_DIR", "LUMBUNG_USSD_HOP_DEADLINE",
 		"LUMBUNG_USSD_RATE_LIMIT", "LUMBUNG_SMS_PROVIDER", "LUMBUNG_AT_BASE_URL",
-		"LUMBUNG_TWILIO_BASE_URL",
+		"LUMBUNG_TWILIO_BASE_URL", "LUMBUNG_SMS_REPLY_COUNTRIES",
 	}
 	vars := map[string]Var{}
 	for _, v := range Vars() {
@@ -124,7 +125,8 @@ func TestVarsMirrorContract(t *testing.T) {
 	}
 	// Beyond the contract, after its variables, each named in the README:
 	// the safe defaults of the security review.
-	want = append(want, "LUMBUNG_TRUSTED_PROXIES", "LUMBUNG_INSECURE_CALLBACKS", "LUMBUNG_METRICS_TOKEN")
+	want = append(want, "LUMBUNG_TRUSTED_PROXIES", "LUMBUNG_INSECURE_CALLBACKS", "LUMBUNG_METRICS_TOKEN",
+		"LUMBUNG_SMS_REPLY_COUNTRIES")
 	var got []string
 	for _, v := range Vars() {
 		got = append(got, v.Name)
@@ -145,31 +147,32 @@ func TestVarsHandledByLoad(t *testing.T) {
 		bad   string   // "" when every non-empty value is accepted
 	}
 	samples := map[string]sample{
-		"LUMBUNG_HTTP_ADDR":          {good: "127.0.0.1:9090", bad: "9090"},
-		"LUMBUNG_DATABASE_URL":       {good: "postgres://u:p@db/lumbung", extra: []string{"LUMBUNG_SECRET", testSecret, "LUMBUNG_HTTP_ADDR", ":8080"}, bad: "mysql://db"},
-		"LUMBUNG_REDIS_URL":          {good: "redis://localhost:6379/0", bad: "http://localhost"},
-		"LUMBUNG_DATA_DIR":           {good: "/var/lib/lumbung", bad: "a\x00b"},
-		"LUMBUNG_SECRET":             {good: testSecret, bad: "short"},
-		"LUMBUNG_DEMO":               {good: "on", bad: "maybe"},
-		"LUMBUNG_CALLBACK_TOKEN":     {good: "cb-token-0123456789abcdef0123456789", bad: "tok"},
-		"LUMBUNG_CALLBACK_ALLOW":     {good: "10.0.0.0/8", bad: "10.0.0.0/99"},
-		"LUMBUNG_USSD_HOP_DEADLINE":  {good: "3s", bad: "abc"},
-		"LUMBUNG_USSD_RATE_LIMIT":    {good: "0", bad: "-1"},
-		"LUMBUNG_SMS_PROVIDER":       {good: "kannel", extra: []string{"LUMBUNG_KANNEL_SENDSMS_URL", "http://k/cgi-bin/sendsms", "LUMBUNG_KANNEL_USERNAME", "u", "LUMBUNG_KANNEL_PASSWORD", "p"}, bad: "smpp"},
-		"LUMBUNG_SMS_FROM":           {good: "KOPERASI"},
-		"LUMBUNG_KANNEL_SENDSMS_URL": {good: "http://k:13013/cgi-bin/sendsms", bad: "k:13013"},
-		"LUMBUNG_KANNEL_USERNAME":    {good: "kuser"},
-		"LUMBUNG_KANNEL_PASSWORD":    {good: "kpass"},
-		"LUMBUNG_AT_USERNAME":        {good: "sandbox"},
-		"LUMBUNG_AT_API_KEY":         {good: "atkey"},
-		"LUMBUNG_AT_BASE_URL":        {good: "https://api.sandbox.africastalking.com", bad: "ftp://x"},
-		"LUMBUNG_TWILIO_ACCOUNT_SID": {good: "AC123"},
-		"LUMBUNG_TWILIO_AUTH_TOKEN":  {good: "twtok"},
-		"LUMBUNG_TWILIO_BASE_URL":    {good: "http://localhost:4010", bad: "/relative"},
-		"LUMBUNG_PUBLIC_URL":         {good: "https://lumbung.example.org", bad: "lumbung.example.org"},
-		"LUMBUNG_TRUSTED_PROXIES":    {good: "10.0.0.1", bad: "proxy"},
-		"LUMBUNG_INSECURE_CALLBACKS": {good: "on", bad: "maybe"},
-		"LUMBUNG_METRICS_TOKEN":      {good: "metrics-0123456789abcdef0123456789", bad: "short"},
+		"LUMBUNG_HTTP_ADDR":           {good: "127.0.0.1:9090", bad: "9090"},
+		"LUMBUNG_DATABASE_URL":        {good: "postgres://u:p@db/lumbung", extra: []string{"LUMBUNG_SECRET", testSecret, "LUMBUNG_HTTP_ADDR", ":8080"}, bad: "mysql://db"},
+		"LUMBUNG_REDIS_URL":           {good: "redis://localhost:6379/0", bad: "http://localhost"},
+		"LUMBUNG_DATA_DIR":            {good: "/var/lib/lumbung", bad: "a\x00b"},
+		"LUMBUNG_SECRET":              {good: testSecret, bad: "short"},
+		"LUMBUNG_DEMO":                {good: "on", bad: "maybe"},
+		"LUMBUNG_CALLBACK_TOKEN":      {good: "cb-token-0123456789abcdef0123456789", bad: "tok"},
+		"LUMBUNG_CALLBACK_ALLOW":      {good: "10.0.0.0/8", bad: "10.0.0.0/99"},
+		"LUMBUNG_USSD_HOP_DEADLINE":   {good: "3s", bad: "abc"},
+		"LUMBUNG_USSD_RATE_LIMIT":     {good: "0", bad: "-1"},
+		"LUMBUNG_SMS_PROVIDER":        {good: "kannel", extra: []string{"LUMBUNG_KANNEL_SENDSMS_URL", "http://k/cgi-bin/sendsms", "LUMBUNG_KANNEL_USERNAME", "u", "LUMBUNG_KANNEL_PASSWORD", "p"}, bad: "smpp"},
+		"LUMBUNG_SMS_FROM":            {good: "KOPERASI"},
+		"LUMBUNG_KANNEL_SENDSMS_URL":  {good: "http://k:13013/cgi-bin/sendsms", bad: "k:13013"},
+		"LUMBUNG_KANNEL_USERNAME":     {good: "kuser"},
+		"LUMBUNG_KANNEL_PASSWORD":     {good: "kpass"},
+		"LUMBUNG_AT_USERNAME":         {good: "sandbox"},
+		"LUMBUNG_AT_API_KEY":          {good: "atkey"},
+		"LUMBUNG_AT_BASE_URL":         {good: "https://api.sandbox.africastalking.com", bad: "ftp://x"},
+		"LUMBUNG_TWILIO_ACCOUNT_SID":  {good: "AC123"},
+		"LUMBUNG_TWILIO_AUTH_TOKEN":   {good: "twtok"},
+		"LUMBUNG_TWILIO_BASE_URL":     {good: "http://localhost:4010", bad: "/relative"},
+		"LUMBUNG_PUBLIC_URL":          {good: "https://lumbung.example.org", bad: "lumbung.example.org"},
+		"LUMBUNG_TRUSTED_PROXIES":     {good: "10.0.0.1", bad: "proxy"},
+		"LUMBUNG_INSECURE_CALLBACKS":  {good: "on", bad: "maybe"},
+		"LUMBUNG_METRICS_TOKEN":       {good: "metrics-0123456789abcdef0123456789", bad: "short"},
+		"LUMBUNG_SMS_REPLY_COUNTRIES": {good: "62,+670", bad: "62,abc"},
 	}
 
 	fieldsTouched := map[string]bool{}
@@ -288,6 +291,12 @@ func TestLoadValid(t *testing.T) {
 		}},
 		{"sms from", map[string]string{"LUMBUNG_SMS_FROM": "KSP Maju"}, func(t *testing.T, c Config) {
 			assert.Equal(t, "KSP Maju", c.SMSFrom)
+		}},
+		{"reply countries", map[string]string{"LUMBUNG_SMS_REPLY_COUNTRIES": " 62, +670 ,62,1"}, func(t *testing.T, c Config) {
+			assert.Equal(t, []string{"62", "670", "1"}, c.SMSReplyCountries, "trimmed, + dropped, each once")
+		}},
+		{"reply countries any", map[string]string{"LUMBUNG_SMS_REPLY_COUNTRIES": "*"}, func(t *testing.T, c Config) {
+			assert.Nil(t, c.SMSReplyCountries, "any number")
 		}},
 		{"provider log explicit", map[string]string{"LUMBUNG_SMS_PROVIDER": "log"}, func(t *testing.T, c Config) {
 			assert.Equal(t, SMSLog, c.SMSProvider)
@@ -427,6 +436,14 @@ func TestLoadInvalid(t *testing.T) {
 			`LUMBUNG_USSD_RATE_LIMIT: "1.5" is not a whole number (hops per phone per minute; 0 turns the limit off)`},
 		{"rate limit negative", []string{"LUMBUNG_USSD_RATE_LIMIT", "-1"},
 			`LUMBUNG_USSD_RATE_LIMIT: "-1" is negative (hops per phone per minute; 0 turns the limit off)`},
+		{"reply countries not digits", []string{"LUMBUNG_SMS_REPLY_COUNTRIES", "62,ID"},
+			`LUMBUNG_SMS_REPLY_COUNTRIES: "ID" is not a country calling code (1 to 3 digits, e.g. 62; or * for any)`},
+		{"reply countries too long", []string{"LUMBUNG_SMS_REPLY_COUNTRIES", "6281"},
+			`LUMBUNG_SMS_REPLY_COUNTRIES: "6281" is not a country calling code (1 to 3 digits, e.g. 62; or * for any)`},
+		{"reply countries empty item", []string{"LUMBUNG_SMS_REPLY_COUNTRIES", "62,,670"},
+			`LUMBUNG_SMS_REPLY_COUNTRIES: "" is not a country calling code (1 to 3 digits, e.g. 62; or * for any)`},
+		{"reply countries star in list", []string{"LUMBUNG_SMS_REPLY_COUNTRIES", "62,*"},
+			`LUMBUNG_SMS_REPLY_COUNTRIES: "*" must stand alone (any number), not in a list`},
 		{"provider unknown", []string{"LUMBUNG_SMS_PROVIDER", "smpp"},
 			`LUMBUNG_SMS_PROVIDER: "smpp" is not a provider (use log, kannel, africastalking or twilio)`},
 		{"kannel url not http", []string{"LUMBUNG_KANNEL_SENDSMS_URL", "127.0.0.1:13013/cgi-bin/sendsms"},
