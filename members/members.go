@@ -110,7 +110,12 @@ type Identity struct {
 	Role        Role   // staff only
 	Language    string
 	HasPIN      bool
-	PINLocked   bool // three wrong PINs: only a new activation code lets them in
+	// PINLocked is the permanent lock (MaxPINLocks locks in a row): only a
+	// new activation code lets them in. PINLockedUntil is when a timed
+	// lock running now ends (zero if none runs: a timed lock that ran out
+	// is no lock); meanwhile the PIN check answers ErrPINLocked.
+	PINLocked      bool
+	PINLockedUntil time.Time
 }
 
 // Directory reads and writes cooperatives, members, staff and PINs.
@@ -306,14 +311,16 @@ func identifySQL(n int) string {
 	in := "?" + strings.Repeat(", ?", n-1)
 	return ledger.Prepared + `SELECT m.cooperative_id AS coop_id, 'member' AS kind, m.id AS holder_id, m.name, m.member_no, '' AS role, m.language,
   CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin,
-  CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END AS pin_locked
+  CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END AS pin_locked,
+  COALESCE(p.failures, 0) AS pin_failures, p.locked_until
 FROM members m
 LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id
 WHERE m.cooperative_id IN (` + in + `) AND m.phone = ? AND m.status = 'active'
 UNION ALL
 SELECT s.cooperative_id, 'staff', s.id, s.name, '', s.role, s.language,
   CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END,
-  CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END
+  CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END,
+  COALESCE(p.failures, 0), p.locked_until
 FROM staff s
 LEFT JOIN pins p ON p.holder_kind = 'staff' AND p.holder_id = s.id
 WHERE s.cooperative_id IN (` + in + `) AND s.phone = ? AND s.active`
@@ -347,8 +354,10 @@ func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([
 		MemberNo string `db:"member_no"`
 		Role     string `db:"role"`
 		Language string `db:"language"`
-		HasPIN   int    `db:"has_pin"`
-		Locked   int    `db:"pin_locked"`
+		HasPIN   int          `db:"has_pin"`
+		Locked   int          `db:"pin_locked"`
+		Failures int          `db:"pin_failures"`
+		Until    sql.NullTime `db:"locked_until"`
 	}
 	if err := d.db.SelectContext(ctx, &rows, d.db.Rebind(identifySQL(len(coops))), identifyArgs(coops, msisdn)...); err != nil {
 		return nil, fmt.Errorf("identify caller: %w", err)
@@ -357,13 +366,15 @@ func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([
 	for i, c := range coops {
 		order[c.ID] = i
 	}
+	now := d.now()
 	ids := make([]Identity, len(rows))
 	for i, r := range rows {
 		ids[i] = Identity{
 			Cooperative: coops[order[r.CoopID]],
 			Holder:      Holder{Kind: HolderKind(r.Kind), ID: r.HolderID, CooperativeID: r.CoopID},
-			Name:        r.Name, MemberNo: r.MemberNo, Role: Role(r.Role), Language: r.Language, HasPIN: r.HasPIN == 1, PINLocked: r.Locked == 1,
+			Name:        r.Name, MemberNo: r.MemberNo, Role: Role(r.Role), Language: r.Language, HasPIN: r.HasPIN == 1,
 		}
+		ids[i].PINLocked, ids[i].PINLockedUntil = pinLock(r.Failures, sql.NullTime{Valid: r.Locked == 1}, r.Until, now)
 	}
 	slices.SortStableFunc(ids, func(a, b Identity) int {
 		return cmp.Or(
@@ -410,14 +421,17 @@ func (d *Directory) SetPIN(ctx context.Context, h Holder, pin string) error {
 	return nil
 }
 
-const setPINSQL = `INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, failures, locked_at, updated_at)
-VALUES (?, ?, ?, ?, 0, NULL, ?)
-ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0, locked_at = NULL, updated_at = excluded.updated_at`
+const setPINSQL = `INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, failures, locked_at, locked_until, updated_at)
+VALUES (?, ?, ?, ?, 0, NULL, NULL, ?)
+ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0, locked_at = NULL, locked_until = NULL, updated_at = excluded.updated_at`
 
 // CheckPIN verifies pin for h. A wrong PIN returns ErrWrongPIN and how many
-// tries remain; the third wrong PIN in a row (across sessions) locks it and
-// returns ErrPINLocked with justLocked set, so the caller can alert the
-// member. A right PIN resets the count.
+// tries remain before the next lock; the third wrong PIN in a row (across
+// sessions) locks it for a while, or for good after MaxPINLocks locks in a
+// row (see PINLockSteps), queues the alert SMS and returns a
+// *PINLockedError (errors.Is ErrPINLocked) with justLocked set. While a
+// lock is in force every check answers ErrPINLocked without comparing or
+// counting the PIN. A right PIN resets the count and the escalation.
 func (d *Directory) CheckPIN(ctx context.Context, h Holder, pin string) (remaining int, justLocked bool, err error) {
 	// The right PIN — nearly every check — is one prepared read and no
 	// transaction: nothing is written unless failures are to be reset.
@@ -437,14 +451,24 @@ type pinRow struct {
 	Hash     string       `db:"pin_hash"`
 	Failures int          `db:"failures"`
 	Locked   sql.NullTime `db:"locked_at"`
+	Until    sql.NullTime `db:"locked_until"`
 }
 
-const pinBalancesSQL = ledger.Prepared + `SELECT p.pin_hash, p.failures, p.locked_at,
+// lockErr is the row's lock at now as an error: nil if it is not locked.
+func (r pinRow) lockErr(now time.Time) error {
+	permanent, until := pinLock(r.Failures, r.Locked, r.Until, now)
+	if !permanent && until.IsZero() {
+		return nil
+	}
+	return &PINLockedError{Until: until}
+}
+
+const pinBalancesSQL = ledger.Prepared + `SELECT p.pin_hash, p.failures, p.locked_at, p.locked_until,
   COALESCE(a.kind, '') AS kind, COALESCE(SUM(a.balance), 0) AS total
 FROM pins p
 LEFT JOIN accounts a ON a.cooperative_id = p.cooperative_id AND a.member_id = p.holder_id
 WHERE p.holder_kind = 'member' AND p.holder_id = ? AND p.cooperative_id = ?
-GROUP BY p.pin_hash, p.failures, p.locked_at, a.kind`
+GROUP BY p.pin_hash, p.failures, p.locked_at, p.locked_until, a.kind`
 
 // CheckPINBalances is CheckPIN for a member who asked for their balances:
 // the stored PIN and the balances come in one statement, so a right PIN
@@ -474,45 +498,73 @@ func (d *Directory) CheckPINBalances(ctx context.Context, h Holder, pin string) 
 	return b, 0, false, nil
 }
 
-// judgePIN decides a PIN check against the stored row: a right PIN resets
-// the failures, a wrong one counts (and on the last try locks and alerts).
+// judgePIN decides a PIN check against the stored row: a lock in force
+// answers ErrPINLocked before the PIN is even compared; a right PIN resets
+// the failures, a wrong one counts (and on every MaxPINFailures-th locks
+// and alerts).
 func (d *Directory) judgePIN(ctx context.Context, h Holder, pin string, row pinRow) (remaining int, justLocked bool, err error) {
-	if row.Locked.Valid {
-		return 0, false, ErrPINLocked
+	if err := row.lockErr(d.now()); err != nil {
+		return 0, false, err
 	}
-	if ValidatePINShape(pin) && d.pins.Verify(h, pin, row.Hash) {
-		if row.Failures > 0 {
-			if _, e := d.db.ExecContext(ctx, d.db.Rebind(`UPDATE pins SET failures = 0 WHERE holder_kind = ? AND holder_id = ?`), string(h.Kind), h.ID); e != nil {
-				return 0, false, fmt.Errorf("reset pin failures: %w", e)
-			}
-		}
-		return 0, false, nil
+	right := ValidatePINShape(pin) && d.pins.Verify(h, pin, row.Hash)
+	if right && row.Failures == 0 {
+		return 0, false, nil // the hot path: no transaction, no write
 	}
-	// A wrong PIN: the count and, on the last try, the lock and its alert
-	// commit together. The conditional UPDATE lets exactly one of several
-	// concurrent attempts lock; the verdict travels in outcome so that a
-	// wrong PIN is not rolled back with its error.
+	// A right PIN after failures, or a wrong one: under the holder's row
+	// lock (FOR UPDATE on PostgreSQL; SQLite's transactions take the write
+	// lock at BEGIN), read the row again and decide on what it says now,
+	// so concurrent checks neither skip nor double-count a failure. The
+	// count, the lock and its alert commit together; the verdict travels
+	// in outcome so that a wrong PIN is not rolled back with its error.
 	var outcome error
 	err = d.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		var failures int
-		e := tx.GetContext(ctx, &failures, tx.Rebind(`UPDATE pins SET failures = failures + 1,
-			locked_at = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_at END
-			WHERE holder_kind = ? AND holder_id = ? AND locked_at IS NULL RETURNING failures`), MaxPINFailures, d.now().UTC(), string(h.Kind), h.ID)
-		if errors.Is(e, sql.ErrNoRows) { // locked meanwhile by a concurrent attempt
-			outcome = ErrPINLocked
+		now := d.now().UTC()
+		q := lockPINSQL
+		if d.db.Dialect == ledger.Postgres {
+			q += " FOR UPDATE"
+		}
+		var cur pinRow
+		e := tx.GetContext(ctx, &cur, tx.Rebind(q), string(h.Kind), h.ID, h.CooperativeID)
+		if errors.Is(e, sql.ErrNoRows) {
+			outcome = ErrNoPIN
 			return nil
 		}
 		if e != nil {
+			return fmt.Errorf("lock pin: %w", e)
+		}
+		if e := cur.lockErr(now); e != nil { // locked meanwhile by a concurrent attempt
+			outcome = e
+			return nil
+		}
+		if cur.Hash != row.Hash { // changed meanwhile: judge against the new one
+			right = ValidatePINShape(pin) && d.pins.Verify(h, pin, cur.Hash)
+		}
+		if right {
+			if _, e := tx.ExecContext(ctx, tx.Rebind(resetPINFailuresSQL), string(h.Kind), h.ID); e != nil {
+				return fmt.Errorf("reset pin failures: %w", e)
+			}
+			return nil
+		}
+		failures := cur.Failures + 1
+		lock, step := nextPINLock(failures)
+		var lockedAt, lockedUntil sql.NullTime
+		switch {
+		case lock && step == 0:
+			lockedAt = sql.NullTime{Time: now, Valid: true}
+		case lock:
+			lockedUntil = sql.NullTime{Time: now.Add(step), Valid: true}
+		}
+		if _, e := tx.ExecContext(ctx, tx.Rebind(countPINFailureSQL), failures, lockedAt, lockedUntil, string(h.Kind), h.ID); e != nil {
 			return fmt.Errorf("count pin failure: %w", e)
 		}
-		if failures >= MaxPINFailures {
-			justLocked = true
-			outcome = ErrPINLocked
-			return alertTx(ctx, tx, h, ledger.TmplPINLocked, d.now())
+		if !lock {
+			remaining = MaxPINFailures - failures%MaxPINFailures
+			outcome = ErrWrongPIN
+			return nil
 		}
-		remaining = MaxPINFailures - failures
-		outcome = ErrWrongPIN
-		return nil
+		justLocked = true
+		outcome = &PINLockedError{Until: lockedUntil.Time}
+		return alertLockedTx(ctx, tx, h, lockedUntil.Time, now)
 	})
 	if err != nil {
 		return 0, false, err
@@ -520,7 +572,18 @@ func (d *Directory) judgePIN(ctx context.Context, h Holder, pin string, row pinR
 	return remaining, justLocked, outcome
 }
 
-const readPINSQL = ledger.Prepared + `SELECT pin_hash, failures, locked_at FROM pins WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`
+const readPINSQL = ledger.Prepared + `SELECT pin_hash, failures, locked_at, locked_until FROM pins WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`
+
+// lockPINSQL reads the PIN again inside the transaction that judges it;
+// on PostgreSQL " FOR UPDATE" is added.
+const lockPINSQL = `SELECT pin_hash, failures, locked_at, locked_until FROM pins WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`
+
+const resetPINFailuresSQL = `UPDATE pins SET failures = 0, locked_until = NULL WHERE holder_kind = ? AND holder_id = ?`
+
+// countPINFailureSQL stores a wrong PIN: the new count and, when it locks,
+// locked_at (the permanent lock) or locked_until (a timed one); both NULL
+// otherwise (an old timed lock that ran out is cleared).
+const countPINFailureSQL = `UPDATE pins SET failures = ?, locked_at = ?, locked_until = ? WHERE holder_kind = ? AND holder_id = ?`
 
 // ValidatePINShape reports whether s could be a PIN at all (6 digits).
 func ValidatePINShape(s string) bool {
@@ -531,16 +594,46 @@ func ValidatePINShape(s string) bool {
 // alertTx queues an SMS to the holder about their PIN, in the transaction
 // that changed it.
 func alertTx(ctx context.Context, tx *sqlx.Tx, h Holder, template string, now time.Time) error {
+	return queueAlertTx(ctx, tx, h, template, time.Time{}, now)
+}
+
+// alertLockedTx queues the pin.locked SMS for a lock set in tx: with
+// "until" (RFC 3339, in the cooperative's time zone) for a timed lock,
+// without for the permanent one. Only the transaction that sets a lock
+// calls it, under the row lock, so each lock alerts once.
+func alertLockedTx(ctx context.Context, tx *sqlx.Tx, h Holder, until, now time.Time) error {
+	return queueAlertTx(ctx, tx, h, ledger.TmplPINLocked, until, now)
+}
+
+func queueAlertTx(ctx context.Context, tx *sqlx.Tx, h Holder, template string, until, now time.Time) error {
 	var who struct {
 		Phone    string `db:"phone"`
 		Language string `db:"language"`
+		Timezone string `db:"timezone"`
 	}
-	if err := tx.GetContext(ctx, &who, tx.Rebind(`SELECT phone, language FROM `+holderTable(h.Kind)+` WHERE id = ? AND cooperative_id = ?`), h.ID, h.CooperativeID); err != nil {
+	if err := tx.GetContext(ctx, &who, tx.Rebind(`SELECT h.phone, h.language, c.timezone FROM `+holderTable(h.Kind)+` h
+		JOIN cooperatives c ON c.id = h.cooperative_id WHERE h.id = ? AND h.cooperative_id = ?`), h.ID, h.CooperativeID); err != nil {
 		return fmt.Errorf("read %s phone: %w", h.Kind, err)
+	}
+	var params map[string]string
+	if !until.IsZero() {
+		params = map[string]string{"until": until.In(alertLocation(who.Timezone)).Format(time.RFC3339)}
 	}
 	return ledger.EnqueueSMS(ctx, tx, ledger.OutboxMessage{
 		CooperativeID: h.CooperativeID,
 		Key:           fmt.Sprintf("sms:%s:%s:%d:%d", template, h.Kind, h.ID, now.UnixMicro()),
-		Phone:         who.Phone, Language: who.Language, Template: template,
+		Phone:         who.Phone, Language: who.Language, Template: template, Params: params,
 	}, now)
+}
+
+// alertLocation is a cooperative's time zone for the times in its SMS;
+// WITA when the name is empty or unknown here.
+func alertLocation(tz string) *time.Location {
+	if tz == "" {
+		tz = "Asia/Makassar"
+	}
+	if loc, err := time.LoadLocation(tz); err == nil {
+		return loc
+	}
+	return time.FixedZone("WITA", 8*3600)
 }

@@ -2,6 +2,7 @@ package members
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -15,7 +16,8 @@ type SMSMember struct {
 const smsMembersSQL = `SELECT c.id AS coop_id, c.code AS coop_code, c.name AS coop_name, c.sms_pin_required,
   m.id AS holder_id, m.name, m.member_no, m.language,
   CASE WHEN p.pin_hash IS NULL THEN 0 ELSE 1 END AS has_pin,
-  CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END AS pin_locked
+  CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END AS pin_locked,
+  COALESCE(p.failures, 0) AS pin_failures, p.locked_until
 FROM members m
 JOIN cooperatives c ON c.id = m.cooperative_id
 LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id
@@ -34,19 +36,23 @@ func (d *Directory) MembersByPhone(ctx context.Context, msisdn string) ([]SMSMem
 		Name     string `db:"name"`
 		MemberNo string `db:"member_no"`
 		Language string `db:"language"`
-		HasPIN   int    `db:"has_pin"`
-		Locked   int    `db:"pin_locked"`
+		HasPIN   int          `db:"has_pin"`
+		Locked   int          `db:"pin_locked"`
+		Failures int          `db:"pin_failures"`
+		Until    sql.NullTime `db:"locked_until"`
 	}
 	if err := d.db.SelectContext(ctx, &rows, d.db.Rebind(smsMembersSQL), msisdn); err != nil {
 		return nil, fmt.Errorf("members by phone: %w", err)
 	}
+	now := d.now()
 	out := make([]SMSMember, len(rows))
 	for i, r := range rows {
 		out[i] = SMSMember{PINRequired: r.PINReq, Identity: Identity{
 			Cooperative: Cooperative{ID: r.CoopID, Code: r.CoopCode, Name: r.CoopName},
 			Holder:      Holder{Kind: KindMember, ID: r.HolderID, CooperativeID: r.CoopID},
-			Name:        r.Name, MemberNo: r.MemberNo, Language: r.Language, HasPIN: r.HasPIN == 1, PINLocked: r.Locked == 1,
+			Name:        r.Name, MemberNo: r.MemberNo, Language: r.Language, HasPIN: r.HasPIN == 1,
 		}}
+		out[i].PINLocked, out[i].PINLockedUntil = pinLock(r.Failures, sql.NullTime{Valid: r.Locked == 1}, r.Until, now)
 	}
 	return out, nil
 }
