@@ -347,13 +347,13 @@ func (d *Directory) Identify(ctx context.Context, serviceCode, msisdn string) ([
 		return nil, err
 	}
 	var rows []struct {
-		CoopID   int64  `db:"coop_id"`
-		Kind     string `db:"kind"`
-		HolderID int64  `db:"holder_id"`
-		Name     string `db:"name"`
-		MemberNo string `db:"member_no"`
-		Role     string `db:"role"`
-		Language string `db:"language"`
+		CoopID   int64        `db:"coop_id"`
+		Kind     string       `db:"kind"`
+		HolderID int64        `db:"holder_id"`
+		Name     string       `db:"name"`
+		MemberNo string       `db:"member_no"`
+		Role     string       `db:"role"`
+		Language string       `db:"language"`
 		HasPIN   int          `db:"has_pin"`
 		Locked   int          `db:"pin_locked"`
 		Failures int          `db:"pin_failures"`

@@ -28,14 +28,14 @@ ORDER BY c.name, c.id, m.member_no, m.id`
 // phone is msisdn (E.164). Several on one phone is a family phone.
 func (d *Directory) MembersByPhone(ctx context.Context, msisdn string) ([]SMSMember, error) {
 	var rows []struct {
-		CoopID   int64  `db:"coop_id"`
-		CoopCode string `db:"coop_code"`
-		CoopName string `db:"coop_name"`
-		PINReq   bool   `db:"sms_pin_required"`
-		HolderID int64  `db:"holder_id"`
-		Name     string `db:"name"`
-		MemberNo string `db:"member_no"`
-		Language string `db:"language"`
+		CoopID   int64        `db:"coop_id"`
+		CoopCode string       `db:"coop_code"`
+		CoopName string       `db:"coop_name"`
+		PINReq   bool         `db:"sms_pin_required"`
+		HolderID int64        `db:"holder_id"`
+		Name     string       `db:"name"`
+		MemberNo string       `db:"member_no"`
+		Language string       `db:"language"`
 		HasPIN   int          `db:"has_pin"`
 		Locked   int          `db:"pin_locked"`
 		Failures int          `db:"pin_failures"`
