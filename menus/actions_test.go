@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -217,4 +218,38 @@ func TestPlain(t *testing.T) {
 	assert.Equal(t, "a b", plain("a\nb"), "a name cannot break a screen's lines")
 	_, limit := ScreenCost(plain("Ñoño ’ ç ✓ 中"))
 	assert.Equal(t, ScreenLimitGSM7, limit)
+}
+
+// TestPINStandsForMoneyOnlyAMoment: a PIN given in the session lets a
+// money step go ahead with 1 Ya only within PINFreshFor; after a pause, or
+// on Freeflow (no hop numbers: a forged hop looks like the member's), the
+// PIN itself is the go-ahead.
+func TestPINStandsForMoneyOnlyAMoment(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	books := &worstBooks{}
+	e := NewEngine(worstDirectory{}, books, nil)
+	e.SetClock(func() time.Time { return now })
+	at := func(provider string, ago time.Duration) *Session {
+		s := atAction(actRepay, "id")
+		s.Provider, s.Authed, s.AuthedAt = provider, true, now.Add(-ago).Unix()
+		return s
+	}
+	assert.Equal(t, scrConfirm, e.confirm(at("africastalking", 10*time.Second), actRepay))
+	assert.Equal(t, scrPINConfirm, e.confirm(at("africastalking", PINFreshFor+time.Second), actRepay))
+	assert.Equal(t, scrPINConfirm, e.confirm(at("freeflow", time.Second), actRepay))
+	legacy := at("hubtel", 0)
+	legacy.AuthedAt = 0 // a session stored before AuthedAt existed
+	assert.Equal(t, scrPINConfirm, e.confirm(legacy, actRepay))
+
+	// 1 Ya on a confirmation left standing past the window asks the PIN.
+	s := at("africastalking", PINFreshFor+time.Second)
+	s.Screen, s.Next = scrConfirm, actRepay
+	res := e.Input(ctx, s, "1")
+	assert.False(t, res.Reply.End)
+	assert.Equal(t, scrPIN, res.Screen, res.Reply.Text)
+	assert.Empty(t, books.repays, "nothing posted on a stale PIN")
+	res = e.Input(ctx, s, "975310")
+	assert.Len(t, books.repays, 1, "the PIN again, then the repayment")
+	assert.True(t, res.Reply.End)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/lumbung-id/lumbung/members"
 	"github.com/lumbung-id/lumbung/service"
@@ -62,7 +63,11 @@ type Engine struct {
 	books Books
 	svc   *service.Service // the actions; the screens only show them
 	log   *slog.Logger
+	now   func() time.Time
 }
+
+// SetClock makes the engine read the time from now (tests).
+func (e *Engine) SetClock(now func() time.Time) { e.now = now }
 
 // NewEngine returns an engine over the member directory and the books.
 func NewEngine(dir Directory, books Books, log *slog.Logger) *Engine {
@@ -70,7 +75,7 @@ func NewEngine(dir Directory, books Books, log *slog.Logger) *Engine {
 		log = slog.Default()
 	}
 	svc := service.New(service.Deps{Directory: dir, Books: books})
-	return &Engine{dir: dir, books: books, svc: svc, log: log}
+	return &Engine{dir: dir, books: books, svc: svc, log: log, now: time.Now}
 }
 
 // errInvalid makes the engine re-show the screen prefixed "Pilihan salah.".

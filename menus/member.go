@@ -217,7 +217,7 @@ func handleRepayOffer(ctx context.Context, e *Engine, s *Session, in string) (Sc
 			return scrRepayAmount, nil
 		}
 		s.setInt(varAmount, offered) // exactly what the screen offered
-		return confirm(s, actRepay), nil
+		return e.confirm(s, actRepay), nil
 	case in == "2":
 		return scrRepayAmount, nil
 	}
@@ -234,7 +234,7 @@ func amountThen(act ScreenID) func(context.Context, *Engine, *Session, string) (
 			return "", err
 		}
 		s.setInt(varAmount, n)
-		return confirm(s, act), nil
+		return e.confirm(s, act), nil
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lumbung-id/lumbung/service"
 )
@@ -14,14 +15,31 @@ import (
 // of the session and step.
 
 // confirm asks for the go-ahead for the action screen act: what it will
-// do, then the PIN; or, when the PIN was given earlier in this session,
-// what it will do, then 1 Ya / 2 Batal. Money never moves unasked.
-func confirm(s *Session, act ScreenID) ScreenID {
+// do, then the PIN; or, when the PIN was given in this session a moment
+// ago, what it will do, then 1 Ya / 2 Batal. Money never moves unasked.
+func (e *Engine) confirm(s *Session, act ScreenID) ScreenID {
 	s.Next = act
-	if s.Authed {
+	if e.pinFresh(s) {
 		return scrConfirm
 	}
 	return scrPINConfirm
+}
+
+// PINFreshFor is how long a PIN given in a session stands for a money
+// step: after a longer pause the PIN is asked again, so a hop injected
+// into a session left open cannot move money on the member's PIN.
+const PINFreshFor = 90 * time.Second
+
+// pinFresh reports whether the PIN was given in this session within
+// PINFreshFor. On Freeflow gateways, which number no hops (a forged hop
+// cannot be told from the member's), it never is: every money step takes
+// the PIN itself as its go-ahead.
+func (e *Engine) pinFresh(s *Session) bool {
+	if !s.Authed || s.Provider == "freeflow" || s.AuthedAt == 0 {
+		return false
+	}
+	at := time.Unix(s.AuthedAt, 0)
+	return e.now().Sub(at) <= PINFreshFor
 }
 
 func summaryOf(ctx context.Context, e *Engine, s *Session) (string, error) {
@@ -44,7 +62,7 @@ func renderPINConfirm(ctx context.Context, e *Engine, s *Session) (string, error
 
 // handleConfirm: 1 Ya goes on to the action (through the PIN if it was not
 // given yet), 2 Batal ends with nothing done.
-func handleConfirm(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, error) {
+func handleConfirm(_ context.Context, e *Engine, s *Session, in string) (ScreenID, error) {
 	i, err := choice(in, 2)
 	if err != nil {
 		return "", err
@@ -54,6 +72,9 @@ func handleConfirm(_ context.Context, _ *Engine, s *Session, in string) (ScreenI
 	}
 	if _, ok := screens[s.Next]; !ok || s.Next == "" {
 		return "", fmt.Errorf("confirmed nothing (next %q)", s.Next)
+	}
+	if !e.pinFresh(s) { // a pause on the confirmation: the PIN again
+		s.Authed = false
 	}
 	return needPIN(s, s.Next), nil
 }

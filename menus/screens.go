@@ -326,7 +326,7 @@ func handlePIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID,
 	}
 	switch service.CodeOf(err) {
 	case "":
-		s.Authed = true
+		s.Authed, s.AuthedAt = true, e.now().Unix()
 		next := s.Next
 		s.Next = ""
 		return next, nil

@@ -56,6 +56,9 @@ type Session struct {
 	Stack  []ScreenID `json:"stack,omitempty"` // for 0 Kembali
 	Next   ScreenID   `json:"next,omitempty"`  // where to go once the PIN is verified
 	Authed bool       `json:"authed,omitempty"`
+	// AuthedAt is when the PIN was given (Unix seconds): a money step long
+	// after it asks for the PIN again (Engine.pinFresh).
+	AuthedAt int64 `json:"authed_at,omitempty"`
 	// ActivationID is the id (never the code) of the activation code the
 	// caller proved during first use; ConfirmPIN uses it up.
 	ActivationID int64 `json:"activation_id,omitempty"`

@@ -202,7 +202,7 @@ func handleStaffCode(ctx context.Context, e *Engine, s *Session, in string) (Scr
 	s.set(varMemberNo, dc.MemberNo)
 	s.set(varAccount, string(dc.Account))
 	s.setInt(varAmount, dc.Amount)
-	return confirm(s, actStaffCode), nil
+	return e.confirm(s, actStaffCode), nil
 }
 
 func summaryStaffCode(_ context.Context, _ *Engine, s *Session) (string, error) {
