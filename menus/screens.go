@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
@@ -105,7 +106,7 @@ func init() {
 		scrChooseMember: {render: renderChooseMember, handle: handleChooseMember},
 		scrMain:         {render: renderMain, handle: handleMain, root: true},
 		scrPIN:          {render: text("pin.ask"), handle: handlePIN, transient: true},
-		scrPINLocked:    {render: text("pin.locked")},
+		scrPINLocked:    {render: renderPINLocked},
 		scrNoPIN:        {render: text("pin.none")},
 		scrBalance:      {render: renderBalance},
 		scrLanguage:     {render: text("lang.ask"), handle: handleLanguage},
@@ -334,11 +335,33 @@ func handlePIN(ctx context.Context, e *Engine, s *Session, in string) (ScreenID,
 		s.Notice = T(s.Lang, "pin.wrong", remaining)
 		return s.Screen, nil // the same PIN screen again
 	case service.CodePINLocked:
+		if until := members.PINLockedUntil(err); !until.IsZero() {
+			s.set(varLockedUntil, until.UTC().Format(time.RFC3339))
+		}
 		return scrPINLocked, nil
 	case service.CodePINNotSet:
 		return scrNoPIN, nil
 	}
 	return "", err
+}
+
+// varLockedUntil is when a timed PIN lock ends (RFC 3339), for the locked
+// screen; unset for the permanent lock.
+const varLockedUntil = "pin_locked_until"
+
+// renderPINLocked says until when a timed lock runs (HH:MM in the
+// cooperative's time zone), or, for the permanent lock, to ask the office
+// for an activation code.
+func renderPINLocked(ctx context.Context, e *Engine, s *Session) (string, error) {
+	until, err := time.Parse(time.RFC3339, s.get(varLockedUntil))
+	if err != nil {
+		return T(s.Lang, "pin.locked"), nil
+	}
+	loc, err := e.books.Location(ctx, s.Who.Coop.ID)
+	if err != nil {
+		loc = time.FixedZone("WITA", 8*3600)
+	}
+	return T(s.Lang, "pin.lock_until", until.In(loc).Format("15:04")), nil
 }
 
 // pinBalances is a Directory that can check a member's PIN and read their

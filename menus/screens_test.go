@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
 )
@@ -179,10 +182,44 @@ func worstSession(id ScreenID, lang, name, account, overdue string, depth int) *
 			varOutstanding: "999999999", varClosed: "1", varMax: "999999999", varBalance: "999999999", varRefusal: refusal,
 		},
 	}
+	if overdue != "" { // vary the PIN lock with it: a timed one, and the permanent one
+		s.Vars[varLockedUntil] = "2026-12-31T15:59:00Z"
+	}
 	for range depth {
 		s.Stack = append(s.Stack, scrMain)
 	}
 	return s
+}
+
+// lockedDirectory answers every PIN check with a timed lock until 02:15 UTC.
+type lockedDirectory struct{ worstDirectory }
+
+func (lockedDirectory) CheckPIN(context.Context, members.Holder, string) (int, bool, error) {
+	return 0, false, &members.PINLockedError{Until: time.Date(2026, 5, 15, 2, 15, 0, 0, time.UTC)}
+}
+
+// TestPINLockedScreen: a timed lock says until when, in the cooperative's
+// time zone; the permanent one sends the member to the office.
+func TestPINLockedScreen(t *testing.T) {
+	ctx := context.Background()
+	e := NewEngine(lockedDirectory{}, &worstBooks{}, nil)
+	for lang, want := range map[string]string{
+		"id": "PIN terkunci sampai 10:15 karena salah 3 kali. Silakan coba lagi nanti.",
+		"en": "PIN locked until 10:15 after 3 wrong tries. Please try again later.",
+	} {
+		s := worstSession(scrPIN, lang, longMemberName, "sukarela", "", 0)
+		s.Next = scrStatement
+		next, err := handlePIN(ctx, e, s, "246810")
+		require.NoError(t, err)
+		require.Equal(t, scrPINLocked, next)
+		got, err := renderPINLocked(ctx, e, s)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+		delete(s.Vars, varLockedUntil)
+		got, err = renderPINLocked(ctx, e, s)
+		require.NoError(t, err)
+		assert.Equal(t, T(lang, "pin.locked"), got, "the permanent lock keeps its text")
+	}
 }
 
 // noticesOf are the explanations an invalid input can put above a screen,

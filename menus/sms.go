@@ -60,7 +60,7 @@ var SMSTemplateParams = map[string][]string{
 	ledger.TmplDepositCode:      {"code", "amount", "account", "expires"},
 	ledger.TmplReversal:         {"amount", "ref", "reason"},
 	ledger.TmplPINChanged:       nil,
-	ledger.TmplPINLocked:        nil,
+	ledger.TmplPINLocked:        nil, // optional: until (RFC 3339), the end of a timed lock
 	ledger.TmplDisbursement:     {"loan", "amount", "installment", "due", "ref"},
 	TmplReminderDue:             {"loan", "amount", "due"},
 	TmplReminderOverdue:         {"loan", "amount", "due"},
@@ -121,7 +121,14 @@ func RenderSMS(lang, template string, params map[string]string) (string, error) 
 	case ledger.TmplPINChanged:
 		text = T(lang, "sms.pin_changed")
 	case ledger.TmplPINLocked:
+		// A timed lock says when the member may try again; the permanent
+		// one (no "until") sends them to the office for an activation code.
 		text = T(lang, "sms.pin_locked")
+		if p.optional("until") != "" {
+			if until := p.instant("until"); p.err == nil {
+				text = T(lang, "sms.pin_locked_until", until)
+			}
+		}
 	case TmplReminderDue, TmplReminderOverdue:
 		loan, amount, due := p.str("loan"), p.amount("amount"), p.day("due")
 		key := "sms.reminder_due"

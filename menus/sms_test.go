@@ -167,6 +167,12 @@ func TestRenderSMS(t *testing.T) {
 		{ledger.TmplPINLocked, map[string]string{"coop": "KSP Demo"},
 			"PIN Anda terblokir karena salah beberapa kali. Hubungi kantor koperasi untuk kode aktivasi baru.\nKSP Demo",
 			"Your PIN is locked after several wrong tries. Contact the cooperative's office for a new activation code.\nKSP Demo"},
+		{ledger.TmplPINLocked, map[string]string{"coop": "KSP Demo", "until": "2026-05-15T10:15:00+08:00"},
+			"PIN Anda terkunci karena salah 3 kali. Coba lagi setelah 15/05/2026 10:15. Bukan Anda? Hubungi kantor koperasi.\nKSP Demo",
+			"Your PIN is locked after 3 wrong tries. Try again after 15/05/2026 10:15. Not you? Contact the cooperative's office.\nKSP Demo"},
+		{ledger.TmplPINLocked, map[string]string{"until": ""},
+			"PIN Anda terblokir karena salah beberapa kali. Hubungi kantor koperasi untuk kode aktivasi baru.",
+			"Your PIN is locked after several wrong tries. Contact the cooperative's office for a new activation code."},
 		{TmplReminderDue, map[string]string{"loan": "PJ-0001", "amount": "110000", "due": "2026-06-05"},
 			"Pengingat: angsuran pinjaman PJ-0001 sebesar Rp110.000 jatuh tempo 05/06/2026.",
 			"Reminder: loan PJ-0001 has an installment of Rp110.000 due on 05/06/2026."},
@@ -224,6 +230,8 @@ func TestRenderSMSRefuses(t *testing.T) {
 		{TmplReminderDue, "due", "05/06/2026"},
 		{TmplReminderOverdue, "due", "2026-02-30"},
 		{TmplReply, "text", " "},
+		{ledger.TmplPINLocked, "until", "10:15"},
+		{ledger.TmplPINLocked, "until", "2026-05-15 10:15"},
 	}
 	for _, b := range bad {
 		p := clone(good[b.tmpl])

@@ -34,6 +34,7 @@ var catalogue = map[string][2]string{
 	"pin.shape":      {"PIN harus 6 angka.", "The PIN must be 6 digits."},
 	"pin.wrong":      {"PIN salah. Sisa percobaan: %d", "Wrong PIN. Tries left: %d"},
 	"pin.locked":     {"PIN Anda terblokir. Hubungi kantor koperasi untuk kode aktivasi baru.", "Your PIN is locked. Contact the cooperative's office for a new activation code."},
+	"pin.lock_until": {"PIN terkunci sampai %s karena salah 3 kali. Silakan coba lagi nanti.", "PIN locked until %s after 3 wrong tries. Please try again later."},
 	"pin.none":       {"Anda belum punya PIN. Minta kode aktivasi di kantor koperasi.", "You have no PIN yet. Ask the cooperative's office for an activation code."},
 	"activate.ask":   {"Selamat datang di %s. Masukkan kode aktivasi:", "Welcome to %s. Enter your activation code:"},
 	"activate.shape": {"Kode aktivasi 6 angka.", "The activation code has 6 digits."},
@@ -150,6 +151,7 @@ var catalogue = map[string][2]string{
 	"sms.reason":               {"Alasan: %s.", "Reason: %s."},
 	"sms.pin_changed":          {"PIN Anda berhasil diganti. Jika bukan Anda yang menggantinya, segera hubungi kantor koperasi.", "Your PIN has been changed. If you did not change it, contact the cooperative's office at once."},
 	"sms.pin_locked":           {"PIN Anda terblokir karena salah beberapa kali. Hubungi kantor koperasi untuk kode aktivasi baru.", "Your PIN is locked after several wrong tries. Contact the cooperative's office for a new activation code."},
+	"sms.pin_locked_until":     {"PIN Anda terkunci karena salah 3 kali. Coba lagi setelah %s. Bukan Anda? Hubungi kantor koperasi.", "Your PIN is locked after 3 wrong tries. Try again after %s. Not you? Contact the cooperative's office."},
 	"sms.reminder_due":         {"Pengingat: angsuran pinjaman %s sebesar %s jatuh tempo %s.", "Reminder: loan %s has an installment of %s due on %s."},
 	"sms.reminder_overdue":     {"Pinjaman %s: tunggakan %s sejak %s. Mohon segera dibayar.", "Loan %s: %s overdue since %s. Please pay as soon as you can."},
 }

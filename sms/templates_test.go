@@ -93,8 +93,10 @@ func tmplParams(tmpl, coop, name, reply string) []map[string]string {
 		}
 	case ledger.TmplDisbursement:
 		out = append(out, map[string]string{"loan": tmplLongLoanNo, "amount": tmplBigDigits, "installment": tmplBigDigits, "due": "2026-12-31", "ref": "9999999999"})
-	case ledger.TmplPINChanged, ledger.TmplPINLocked:
+	case ledger.TmplPINChanged:
 		out = append(out, map[string]string{})
+	case ledger.TmplPINLocked: // permanent, and a timed lock with its end
+		out = append(out, map[string]string{}, map[string]string{"until": expires})
 	case "reminder.due", "reminder.overdue":
 		out = append(out, map[string]string{"loan": tmplLongLoanNo, "amount": tmplBigDigits, "due": "2026-12-31"})
 	case "reply":
