@@ -180,7 +180,7 @@ func (s *Server) statement(c echo.Context) error {
 	}
 	for i, l := range lines {
 		out.Movements[i] = movementJSON{JournalID: strconv.FormatInt(l.JournalID, 10), At: l.At.UTC().Format(time.RFC3339),
-			Kind: l.Kind, Memo: l.Memo, Account: string(l.Account), Amount: l.Amount}
+			Kind: string(l.Kind), Memo: l.Memo, Account: string(l.Account), Amount: l.Amount}
 	}
 	return c.JSON(http.StatusOK, out)
 }

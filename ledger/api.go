@@ -323,7 +323,7 @@ func (l *Ledger) StatementPage(ctx context.Context, coopID, memberID int64, befo
 	}
 	lines := make([]StatementLine, len(rows))
 	for i, r := range rows {
-		lines[i] = StatementLine{JournalID: r.JournalID, At: r.At.UTC(), Kind: r.Kind, Memo: r.Memo,
+		lines[i] = StatementLine{JournalID: r.JournalID, At: r.At.UTC(), Kind: JournalKind(r.Kind), Memo: r.Memo,
 			Account: AccountKind(r.Account), Amount: r.Amount}
 	}
 	return lines, nil

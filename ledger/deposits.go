@@ -75,7 +75,7 @@ type DepositCode struct {
 	Status     string // "pending", "confirmed" or "cancelled" (an expired code whose number was reused)
 }
 
-const journalKindDeposit = "deposit"
+const journalKindDeposit = KindDeposit
 
 func depositAccount(k AccountKind) error {
 	switch k {

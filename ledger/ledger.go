@@ -88,11 +88,24 @@ type Posting struct {
 	Amount   int64 // whole rupiah, > 0
 }
 
+// JournalKind is what a journal records; channels label statements by it.
+type JournalKind string
+
+// The journal kinds the ledger writes. Others ("transfer", …) may be posted
+// with Post; statements show their memo.
+const (
+	KindDeposit      JournalKind = "deposit"
+	KindRepayment    JournalKind = "repayment"
+	KindDisbursement JournalKind = "disbursement"
+	KindOpening      JournalKind = "opening"
+	KindReversal     JournalKind = "reversal"
+)
+
 // Journal is one atomic, balanced set of postings in one cooperative.
 type Journal struct {
 	CooperativeID int64
-	Key           string // idempotency key, unique per cooperative
-	Kind          string // e.g. "opening", "deposit", "repayment"
+	Key           string      // idempotency key, unique per cooperative
+	Kind          JournalKind // e.g. KindOpening, KindDeposit, KindRepayment
 	Memo          string
 	Actor         string // who caused it ("member:12", "staff:3", "import")
 	Postings      []Posting

@@ -56,9 +56,9 @@ const (
 
 // Journal kinds written here.
 const (
-	journalKindDisbursement = "disbursement"
-	journalKindRepayment    = "repayment"
-	journalKindOpening      = "opening"
+	journalKindDisbursement = KindDisbursement
+	journalKindRepayment    = KindRepayment
+	journalKindOpening      = KindOpening
 )
 
 // NewLoan is a loan to disburse.
@@ -1071,7 +1071,7 @@ func repaymentReplay(ctx context.Context, tx *sqlx.Tx, r Repayment) (RepaymentRe
 		return RepaymentResult{}, false, fmt.Errorf("read journal: %w", err)
 	}
 	conflict := fmt.Errorf("journal %q: %w", r.Key, ErrIdempotencyConflict)
-	if j.Kind != journalKindRepayment {
+	if JournalKind(j.Kind) != journalKindRepayment {
 		return RepaymentResult{}, false, conflict
 	}
 	var parts []partRow

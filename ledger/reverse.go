@@ -54,7 +54,7 @@ const entriesOfJournalSQL = `SELECT account_id, side, amount FROM entries WHERE 
 // ReverseTx reverses inside tx.
 func ReverseTx(ctx context.Context, tx *sqlx.Tx, r Reversal, now time.Time) (int64, error) {
 	var orig struct {
-		Kind     string        `db:"kind"`
+		Kind     JournalKind   `db:"kind"`
 		Reverses sql.NullInt64 `db:"reverses_id"`
 	}
 	err := tx.GetContext(ctx, &orig, tx.Rebind(journalForReversalSQL), r.CooperativeID, r.JournalID)
@@ -105,8 +105,8 @@ func ReverseTx(ctx context.Context, tx *sqlx.Tx, r Reversal, now time.Time) (int
 	j := Journal{
 		CooperativeID: r.CooperativeID,
 		Key:           "reversal:" + strconv.FormatInt(r.JournalID, 10),
-		Kind:          "reversal",
-		Memo:          "reversal of journal " + strconv.FormatInt(r.JournalID, 10) + " (" + orig.Kind + ")",
+		Kind:          KindReversal,
+		Memo:          "reversal of journal " + strconv.FormatInt(r.JournalID, 10) + " (" + string(orig.Kind) + ")",
 		Actor:         r.Actor,
 		Postings:      postings,
 		reverses:      r.JournalID,

@@ -14,8 +14,8 @@ const StatementMax = 50
 // StatementLine is one movement on one of a member's accounts.
 type StatementLine struct {
 	JournalID int64
-	At        time.Time // when the journal was posted (UTC)
-	Kind      string    // the journal's kind: "deposit", "repayment", "reversal", …
+	At        time.Time   // when the journal was posted (UTC)
+	Kind      JournalKind // the journal's kind: KindDeposit, KindRepayment, KindReversal, …
 	Memo      string
 	Account   AccountKind
 	// Amount is signed: + into the member, − out of the member. For a loan
@@ -62,7 +62,7 @@ func (l *Ledger) Statement(ctx context.Context, coopID, memberID int64, n int) (
 	}
 	lines := make([]StatementLine, len(rows))
 	for i, r := range rows {
-		lines[i] = StatementLine{JournalID: r.JournalID, At: r.At.UTC(), Kind: r.Kind, Memo: r.Memo,
+		lines[i] = StatementLine{JournalID: r.JournalID, At: r.At.UTC(), Kind: JournalKind(r.Kind), Memo: r.Memo,
 			Account: AccountKind(r.Account), Amount: r.Amount}
 	}
 	return lines, nil

@@ -48,7 +48,7 @@ type stmtWant struct {
 func stmtShape(lines []ledger.StatementLine) []stmtWant {
 	out := make([]stmtWant, len(lines))
 	for i, l := range lines {
-		out[i] = stmtWant{l.Kind, l.Account, l.Amount}
+		out[i] = stmtWant{string(l.Kind), l.Account, l.Amount}
 	}
 	return out
 }

@@ -338,7 +338,7 @@ func (e *Engine) statement(ctx context.Context, lang string, a service.Actor, me
 	for i, l := range lines {
 		label := plain(clip(l.Memo, 20))
 		if l.Labeled {
-			label = T(lang, "statement."+l.Kind) + " " + accountShort(lang, l.Account)
+			label = T(lang, "statement."+string(l.Kind)) + " " + accountShort(lang, l.Account)
 		}
 		out[i] = statementEntry{At: l.At, Label: label, Amount: l.Amount}
 	}

@@ -46,7 +46,7 @@ func (b *worstBooks) MemberBalances(context.Context, int64, int64) (ledger.Membe
 }
 
 func (b *worstBooks) Statement(_ context.Context, _, _ int64, n int) ([]ledger.StatementLine, error) {
-	kinds := []string{"opening", "disbursement", "repayment", "reversal", "transfer"}
+	kinds := []ledger.JournalKind{"opening", "disbursement", "repayment", "reversal", "transfer"}
 	accounts := []ledger.AccountKind{ledger.Sukarela, ledger.LoanPrincipal, ledger.Wajib, ledger.Pokok, ledger.Sukarela}
 	lines := make([]ledger.StatementLine, n)
 	for i := range lines {

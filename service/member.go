@@ -143,9 +143,9 @@ func (s *Service) Balances(ctx context.Context, a Actor, memberID int64) (ledger
 
 // Movement is one line of a member's statement as every channel labels it.
 type Movement struct {
-	At      time.Time // in the cooperative's time zone
-	Kind    string    // the journal's kind: deposit, opening, repayment, disbursement, reversal, or another
-	Labeled bool      // Kind is one of LabeledKinds: show its label; else show Memo
+	At      time.Time          // in the cooperative's time zone
+	Kind    ledger.JournalKind // deposit, opening, repayment, disbursement, reversal, or another
+	Labeled bool               // Kind is one of LabeledKinds: show its label; else show Memo
 	Memo    string
 	Account ledger.AccountKind
 	Amount  int64 // signed: into the member's account > 0
@@ -153,7 +153,8 @@ type Movement struct {
 
 // LabeledKinds are the journal kinds every channel names in its own words
 // ("Setor Sukarela"); any other shows its memo.
-var LabeledKinds = map[string]bool{"deposit": true, "opening": true, "repayment": true, "disbursement": true, "reversal": true}
+var LabeledKinds = map[ledger.JournalKind]bool{ledger.KindDeposit: true, ledger.KindOpening: true, ledger.KindRepayment: true,
+	ledger.KindDisbursement: true, ledger.KindReversal: true}
 
 // Statement is a member's last n movements, newest first, at the
 // cooperative's local time.

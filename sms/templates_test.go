@@ -45,7 +45,7 @@ func (b tmplBooks) MemberBalances(context.Context, int64, int64) (ledger.MemberB
 }
 
 func (b tmplBooks) Statement(_ context.Context, _, _ int64, n int) ([]ledger.StatementLine, error) {
-	kinds := []string{"repayment", "disbursement", "reversal", "transfer", "opening"}
+	kinds := []ledger.JournalKind{"repayment", "disbursement", "reversal", "transfer", "opening"}
 	accounts := []ledger.AccountKind{ledger.Sukarela, ledger.LoanPrincipal, ledger.Wajib, ledger.Sukarela, ledger.Pokok}
 	memos := []string{"", "", "", "Pemindahbukuan simpanan sukarela ke rekening lain", "“Saldo awal” – migrasi…"}
 	lines := make([]ledger.StatementLine, n)
