@@ -72,12 +72,38 @@ func (d *Directory) issueActivationTx(ctx context.Context, tx *sqlx.Tx, h Holder
 		now, string(h.Kind), h.ID); err != nil {
 		return "", time.Time{}, fmt.Errorf("retire old activation codes: %w", err)
 	}
+	if err := lockForActivationTx(ctx, tx, h, now); err != nil {
+		return "", time.Time{}, err
+	}
 	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO activation_codes (cooperative_id, holder_kind, holder_id, code_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, "activation:"+code), expires, now)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("store activation code: %w", err)
 	}
 	return code, expires, nil
+}
+
+// lockForActivationTx makes a timed PIN lock running at now permanent,
+// so that the code staff just issued for it works at once: a member whose
+// PIN is locked for a while is sent to activation on their next dial
+// instead of waiting for the lock to run out. A PIN that is not locked
+// keeps working.
+func lockForActivationTx(ctx context.Context, tx *sqlx.Tx, h Holder, now time.Time) error {
+	var row pinRow
+	err := tx.GetContext(ctx, &row, tx.Rebind(lockPINSQL), string(h.Kind), h.ID, h.CooperativeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read pin: %w", err)
+	}
+	if permanent, until := pinLock(row.Failures, row.Locked, row.Until, now); permanent || until.IsZero() {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE pins SET locked_at = ?, locked_until = NULL WHERE holder_kind = ? AND holder_id = ?`), now, string(h.Kind), h.ID); err != nil {
+		return fmt.Errorf("lock pin for activation: %w", err)
+	}
+	return nil
 }
 
 // VerifyActivationCode checks code against h's live activation code and

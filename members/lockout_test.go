@@ -175,6 +175,29 @@ func TestPINLockout(t *testing.T) {
 			require.NoError(t, err)
 		})
 
+		t.Run("an activation code issued during a timed lock works at once", func(t *testing.T) {
+			f := newLockoutFixture(t, db, 5)
+			_, _, err := f.d.IssueActivationCode(f.ctx, f.h, 0)
+			require.NoError(t, err)
+			assert.False(t, f.identity(t).PINLocked, "a code for a PIN that is not locked leaves it working")
+			_, _, err = f.d.CheckPIN(f.ctx, f.h, "246810")
+			require.NoError(t, err)
+
+			f.wrongUntilLocked(t)
+			code, _, err := f.d.IssueActivationCode(f.ctx, f.h, 0)
+			require.NoError(t, err)
+			id := f.identity(t)
+			assert.True(t, id.PINLocked, "staff made the lock one only the code lifts: the member is sent to activation")
+			assert.True(t, id.PINLockedUntil.IsZero())
+			aid, _, err := f.d.VerifyActivationCode(f.ctx, f.h, code)
+			require.NoError(t, err)
+			require.NoError(t, f.d.StagePIN(f.ctx, f.h, "735104"))
+			require.NoError(t, f.d.ConfirmPIN(f.ctx, f.h, "735104", aid))
+			_, _, err = f.d.CheckPIN(f.ctx, f.h, "735104")
+			require.NoError(t, err)
+			assert.False(t, f.identity(t).PINLocked)
+		})
+
 		t.Run("20 concurrent wrong PINs count exactly", func(t *testing.T) {
 			f := newLockoutFixture(t, db, 4)
 			for round, step := range []time.Duration{15 * time.Minute, 30 * time.Minute} {
