@@ -31,15 +31,14 @@ var reportPath = map[string]string{"kannel": "dlr", "africastalking": "dlr", "tw
 // inboundMethods: Kannel's sms-service may use get-url or post-url.
 var inboundMethods = map[string][]string{"kannel": {http.MethodGet, http.MethodPost}}
 
-// Register adds each adapter's routes to g (mounted at /sms).
+// Register adds each adapter's routes to g (mounted at /sms): messages
+// from phones and delivery reports. Pass only the gateway lumbung sends
+// through: another gateway's routes would answer callbacks nobody expects
+// (and Twilio's signature means nothing if Kannel's path is open too).
 func (h *Handler) Register(g *echo.Group, adapters ...Adapter) {
 	for _, a := range adapters {
+		h.RegisterInbound(g, a)
 		name := a.Name()
-		methods := inboundMethods[name]
-		if methods == nil {
-			methods = []string{http.MethodPost}
-		}
-		g.Match(methods, "/"+name, h.inbound(a))
 		rp := reportPath[name]
 		if rp == "" {
 			rp = "dlr"
@@ -49,6 +48,18 @@ func (h *Handler) Register(g *echo.Group, adapters ...Adapter) {
 			rmethod = http.MethodGet
 		}
 		g.Add(rmethod, "/"+name+"/"+rp, h.report(a))
+	}
+}
+
+// RegisterInbound adds only each adapter's inbound route: for the log
+// provider, which sends nothing and so has no delivery reports to receive.
+func (h *Handler) RegisterInbound(g *echo.Group, adapters ...Adapter) {
+	for _, a := range adapters {
+		methods := inboundMethods[a.Name()]
+		if methods == nil {
+			methods = []string{http.MethodPost}
+		}
+		g.Match(methods, "/"+a.Name(), h.inbound(a))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -34,6 +35,12 @@ type Answers interface {
 const (
 	MaxRepliesPerHour = 10 // replies to one phone in any hour
 	// An unregistered sender gets one reply per calendar day (WITA).
+
+	// MaxUnregisteredRepliesPerDay caps the replies to numbers nobody
+	// registered, all numbers together, per calendar day (WITA), for the
+	// whole database: a flood of made-up senders cannot make lumbung send
+	// (and pay for) more than this many SMS a day.
+	MaxUnregisteredRepliesPerDay = 200
 )
 
 // maxProcessAttempts: an inbound message that failed this many times is
@@ -61,8 +68,14 @@ const (
 	OutcomePINLocked    = "pin_locked"
 	OutcomePINNone      = "pin_none"
 	OutcomeLimited      = "limited"
-	OutcomeNotAPhone    = "not_a_phone"
-	OutcomeError        = "error"
+	// OutcomeForeign: the sender's number is outside the reply countries
+	// (LUMBUNG_SMS_REPLY_COUNTRIES); stored, never answered.
+	OutcomeForeign = "foreign"
+	// OutcomeUnregisteredCapped: today's unregistered replies reached
+	// MaxUnregisteredRepliesPerDay; not answered.
+	OutcomeUnregisteredCapped = "unregistered_capped"
+	OutcomeNotAPhone          = "not_a_phone"
+	OutcomeError              = "error"
 )
 
 // Inbox stores messages from phones once per gateway message id and
@@ -84,6 +97,33 @@ type Inbox struct {
 	Queued func()
 	// Zone is the calendar for "one reply a day" (WITA by default).
 	Zone *time.Location
+	// ReplyCountries are the country calling codes ("62") whose numbers
+	// get replies (LUMBUNG_SMS_REPLY_COUNTRIES); nil answers any number.
+	ReplyCountries []string
+	// MaxUnregisteredPerDay overrides MaxUnregisteredRepliesPerDay (tests);
+	// 0 keeps it.
+	MaxUnregisteredPerDay int
+}
+
+// replyAllowed reports whether phone (E.164) is in a reply country. Country
+// calling codes are prefix-free, so a prefix match is exact.
+func (in *Inbox) replyAllowed(phone string) bool {
+	if in.ReplyCountries == nil {
+		return true
+	}
+	for _, cc := range in.ReplyCountries {
+		if strings.HasPrefix(phone, "+"+cc) {
+			return true
+		}
+	}
+	return false
+}
+
+func (in *Inbox) unregisteredCap() int {
+	if in.MaxUnregisteredPerDay > 0 {
+		return in.MaxUnregisteredPerDay
+	}
+	return MaxUnregisteredRepliesPerDay
 }
 
 func (in *Inbox) now() time.Time {
@@ -157,6 +197,10 @@ func (in *Inbox) Process(ctx context.Context, id int64) error {
 	if perr != nil {
 		return in.finish(ctx, id, row.Provider, OutcomeNotAPhone, nil)
 	}
+	if !in.replyAllowed(phone) {
+		// SMS pumping: a reply abroad costs the cooperative and helps nobody.
+		return in.finish(ctx, id, row.Provider, OutcomeForeign, nil)
+	}
 	text, err := in.Sealer.Open(row.Sealed.String, row.Provider+"\x00"+row.ProviderID)
 	if err != nil {
 		return in.finish(ctx, id, row.Provider, OutcomeError, nil) // sealed under another secret: nothing to answer
@@ -199,6 +243,45 @@ ON CONFLICT (phone) DO UPDATE SET last_seen_at = excluded.last_seen_at`
 
 const repliesLastHourSQL = `SELECT COUNT(*) FROM outbox WHERE phone = ? AND template = 'reply' AND created_at > ?`
 
+// unscopedLock is the sms_senders row that every reply to an unregistered
+// number locks (after its own phone's row), so that the daily cap is
+// counted with no other such reply in flight. It is no phone number.
+const unscopedLock = "unregistered-replies"
+
+// unscopedTodaySQL counts today's replies that belong to no cooperative
+// (outbox_unscoped_created: at most the cap's rows are read).
+const unscopedTodaySQL = `SELECT COUNT(*) FROM outbox WHERE cooperative_id IS NULL AND template = 'reply' AND created_at >= ?`
+
+// unscopedKey is the outbox key of today's one reply to an unregistered phone.
+func (in *Inbox) unscopedKey(phone string, now time.Time) string {
+	return "unregistered:" + phone + ":" + now.In(in.zone()).Format(time.DateOnly)
+}
+
+const unscopedKeyTakenSQL = `SELECT COUNT(*) FROM outbox WHERE cooperative_id IS NULL AND idem_key = ?`
+
+// unscopedCapReached locks the cap's row and reports whether today's
+// unregistered replies reached the cap. A phone that had today's reply
+// already is not capped: it is limited (one a day), as before the cap.
+func (in *Inbox) unscopedCapReached(ctx context.Context, tx *sqlx.Tx, now time.Time, key string) (bool, error) {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(touchSenderSQL), unscopedLock, now.UTC()); err != nil {
+		return false, fmt.Errorf("lock unregistered replies: %w", err)
+	}
+	local := now.In(in.zone())
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, in.zone())
+	var n int
+	if err := tx.GetContext(ctx, &n, tx.Rebind(unscopedTodaySQL), midnight.UTC()); err != nil {
+		return false, fmt.Errorf("count unregistered replies: %w", err)
+	}
+	if n < in.unregisteredCap() {
+		return false, nil
+	}
+	var taken int
+	if err := tx.GetContext(ctx, &taken, tx.Rebind(unscopedKeyTakenSQL), key); err != nil {
+		return false, fmt.Errorf("find today's unregistered reply: %w", err)
+	}
+	return taken == 0, nil
+}
+
 // finish marks the message processed and queues its answer, in one
 // transaction. The sender's row is locked first, so the reply limits are
 // counted with no other answer to that phone in flight.
@@ -215,14 +298,24 @@ func (in *Inbox) finish(ctx context.Context, id int64, provider, outcome string,
 			if err := tx.GetContext(ctx, &n, tx.Rebind(repliesLastHourSQL), r.phone, now.Add(-time.Hour).UTC()); err != nil {
 				return fmt.Errorf("count replies: %w", err)
 			}
-			if n >= MaxRepliesPerHour {
+			capped := false
+			if n < MaxRepliesPerHour && r.unscoped {
+				var err error
+				if capped, err = in.unscopedCapReached(ctx, tx, now, in.unscopedKey(r.phone, now)); err != nil {
+					return err
+				}
+			}
+			switch {
+			case n >= MaxRepliesPerHour:
 				outcome = OutcomeLimited
-			} else {
+			case capped:
+				outcome = OutcomeUnregisteredCapped
+			default:
 				m := ledger.OutboxMessage{CooperativeID: r.coopID, Phone: r.phone, Language: r.lang, Template: replyTemplate,
 					Key: "reply:" + strconv.FormatInt(id, 10), Params: map[string]string{"text": r.text}}
 				if r.unscoped {
 					m.CooperativeID = 0
-					m.Key = "unregistered:" + r.phone + ":" + now.In(in.zone()).Format(time.DateOnly)
+					m.Key = in.unscopedKey(r.phone, now)
 				}
 				var err error
 				if queued, err = ledger.EnqueueSMSOnce(ctx, tx, m, now); err != nil {

@@ -39,6 +39,9 @@ type Kannel struct {
 	CallbackBase string
 	// Token is LUMBUNG_CALLBACK_TOKEN, appended to the dlr-url when set.
 	Token string
+	// Reports signs each message's dlr-url (&t=<token>) and checks the
+	// token of every delivery report; nil refuses every report.
+	Reports *ReportSigner
 	// HTTP is the client for sendsms; nil = http.DefaultTransport, 10 s timeout.
 	HTTP *http.Client
 }
@@ -54,7 +57,7 @@ const (
 	kannelReasonLongQuery    = "query string is longer than 8 KiB"
 	kannelReasonBadQuery     = "query string is not valid"
 	kannelReasonContentType  = "content type must be text/plain"
-	kannelReasonNoReportID   = "missing mid and fid"
+	kannelReasonNoReportID   = "missing mid"
 	kannelReasonNoType       = "missing type"
 	kannelReasonBadFID       = "fid must be at most 128 printable ascii characters without spaces"
 )
@@ -162,7 +165,11 @@ func (Kannel) Ack(w http.ResponseWriter) error {
 }
 
 // ParseReport implements Adapter for the dlr-url Send asks for:
-// GET /sms/kannel/dlr?mid=<outbox id>&type=%d&reply=%A&fid=%F.
+// GET /sms/kannel/dlr?mid=<outbox id>&t=<token>&type=%d&reply=%A&fid=%F.
+// The token (ReportSigner) proves lumbung wrote that URL for that message:
+// a report without it, or with another message's, is ErrBadSignature (403).
+// The mid is required: Kannel gives lumbung no id of its own at submit, so
+// fid alone could never find a message.
 func (k Kannel) ParseReport(r *http.Request) (Report, error) {
 	if r.Method != http.MethodGet {
 		return Report{}, errors.New(kannelReasonReportMethod)
@@ -172,9 +179,13 @@ func (k Kannel) ParseReport(r *http.Request) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{MessageID: parseMessageID(q.Get("mid")), ProviderID: q.Get("fid")}
-	switch {
-	case rep.MessageID == 0 && rep.ProviderID == "":
+	if rep.MessageID == 0 {
 		return Report{}, errors.New(kannelReasonNoReportID)
+	}
+	if !k.Reports.Check(rep.MessageID, q.Get("t")) {
+		return Report{}, ErrBadSignature
+	}
+	switch {
 	case !validID(rep.ProviderID):
 		return Report{}, errors.New(kannelReasonBadFID)
 	case !q.Has("type"):
@@ -247,7 +258,11 @@ func (k Kannel) Send(ctx context.Context, m Outgoing) (SendResult, error) {
 	if k.CallbackBase != "" {
 		// One parameter, URL-encoded as a whole: Kannel decodes it once and
 		// then expands %d, %A and %F itself.
-		dlr := strings.TrimRight(k.CallbackBase, "/") + "/sms/kannel/dlr?mid=" + strconv.FormatInt(m.ID, 10) + "&type=%d&reply=%A&fid=%F"
+		dlr := strings.TrimRight(k.CallbackBase, "/") + "/sms/kannel/dlr?mid=" + strconv.FormatInt(m.ID, 10)
+		if k.Reports != nil {
+			dlr += "&t=" + k.Reports.Token(m.ID)
+		}
+		dlr += "&type=%d&reply=%A&fid=%F"
 		if k.Token != "" {
 			dlr += "&token=" + url.QueryEscape(k.Token)
 		}

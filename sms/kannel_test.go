@@ -17,7 +17,7 @@ var kannelReasons = reasonSet(formReasons, fieldReasons("id", "from", "to"), []s
 	"query string is longer than 8 KiB",
 	"query string is not valid",
 	"content type must be text/plain",
-	"missing mid and fid",
+	"missing mid",
 	"missing type",
 	"fid must be at most 128 printable ascii characters without spaces",
 })
@@ -220,66 +220,84 @@ var kannelInboundCases = []adapterCase[sms.Inbound]{
 
 func TestKannelParseInbound(t *testing.T) { kannelInbound.run(t, kannelInboundCases) }
 
+// testReports signs the dlr-urls of these tests; tok4211 and tok7 are the
+// tokens of messages 4211 and 7.
+var (
+	testReports = func() *sms.ReportSigner {
+		s, err := sms.NewReportSigner([]byte(strings.Repeat("k", 32)))
+		if err != nil {
+			panic(err)
+		}
+		return s
+	}()
+	tok4211 = testReports.Token(4211)
+	tok7    = testReports.Token(7)
+)
+
 var kannelReport = callbackEndpoint[sms.Report]{
 	method: http.MethodGet, path: "/sms/kannel/dlr", contentType: "-",
-	parse: sms.Kannel{}.ParseReport, reasons: kannelReasons,
+	parse: sms.Kannel{Reports: testReports}.ParseReport, reasons: kannelReasons,
 }
 
 // The DLR callbacks are the dlr-url Send asks for, as Kannel expands it:
-// mid=<outbox id>&type=%d&reply=%A&fid=%F[&token=…].
+// mid=<outbox id>&t=<token>&type=%d&reply=%A&fid=%F[&token=…].
 var kannelReportCases = []adapterCase[sms.Report]{
 	{
 		label:  "1 delivered to phone, SMPP receipt without the text",
-		target: "/sms/kannel/dlr?mid=4211&type=1&reply=id%3A0A1B2C3D+sub%3A001+dlvrd%3A001+submit+date%3A2511271200+done+date%3A2511271201+stat%3ADELIVRD+err%3A000+text%3AKode+setor+Anda+4829&fid=0A1B2C3D&token=s3cret",
+		target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=1&reply=id%3A0A1B2C3D+sub%3A001+dlvrd%3A001+submit+date%3A2511271200+done+date%3A2511271201+stat%3ADELIVRD+err%3A000+text%3AKode+setor+Anda+4829&fid=0A1B2C3D&token=s3cret",
 		want:   sms.Report{MessageID: 4211, ProviderID: "0A1B2C3D", Status: sms.StatusDelivered, Detail: "id:0A1B2C3D sub:001 dlvrd:001 submit date:2511271200 done date:2511271201 stat:DELIVRD err:000"},
 	},
 	{
 		label:  "2 not delivered to phone",
-		target: "/sms/kannel/dlr?mid=4211&type=2&reply=id%3A0A1B+stat%3AUNDELIV+err%3A001+Text%3AKode&fid=0A1B",
+		target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=2&reply=id%3A0A1B+stat%3AUNDELIV+err%3A001+Text%3AKode&fid=0A1B",
 		want:   sms.Report{MessageID: 4211, ProviderID: "0A1B", Status: sms.StatusFailed, Detail: "id:0A1B stat:UNDELIV err:001"},
 	},
 	{
 		label:  "4 buffered at the SMSC",
-		target: "/sms/kannel/dlr?mid=4211&type=4&reply=&fid=",
+		target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=4&reply=&fid=",
 		want:   sms.Report{MessageID: 4211, Status: sms.StatusSent},
 	},
 	{
 		label:  "8 accepted by the SMSC",
-		target: "/sms/kannel/dlr?mid=4211&type=8&reply=ACK%2F&fid=0A1B2C3D",
+		target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=8&reply=ACK%2F&fid=0A1B2C3D",
 		want:   sms.Report{MessageID: 4211, ProviderID: "0A1B2C3D", Status: sms.StatusSent, Detail: "ACK/"},
 	},
 	{
 		label:  "16 rejected by the SMSC",
-		target: "/sms/kannel/dlr?mid=4211&type=16&reply=NACK%2F0x00000045%2FMessage+submit+failed&fid=",
+		target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=16&reply=NACK%2F0x00000045%2FMessage+submit+failed&fid=",
 		want:   sms.Report{MessageID: 4211, Status: sms.StatusFailed, Detail: "NACK/0x00000045/Message submit failed"},
 	},
 	{
 		label:  "a type lumbung did not ask for says nothing",
-		target: "/sms/kannel/dlr?mid=4211&type=32&reply=&fid=0A1B",
+		target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=32&reply=&fid=0A1B",
 		want:   sms.Report{MessageID: 4211, ProviderID: "0A1B"},
 	},
 	{
 		label:  "a non-numeric type says nothing",
-		target: "/sms/kannel/dlr?mid=4211&type=x&fid=0A1B",
+		target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=x&fid=0A1B",
 		want:   sms.Report{MessageID: 4211, ProviderID: "0A1B"},
 	},
-	{
-		label:  "a non-numeric mid falls back to fid",
-		target: "/sms/kannel/dlr?mid=abc&type=1&fid=0A1B",
-		want:   sms.Report{ProviderID: "0A1B", Status: sms.StatusDelivered},
-	},
+	{label: "a non-numeric mid is no mid: fid alone finds nothing", target: "/sms/kannel/dlr?mid=abc&type=1&fid=0A1B", reason: "missing mid"},
+	// Outbox ids are sequential: only the token makes a report lumbung's.
+	{label: "no token", target: "/sms/kannel/dlr?mid=4211&type=1&reply=&fid=0A1B", badSig: true},
+	{label: "empty token", target: "/sms/kannel/dlr?mid=4211&t=&type=1", badSig: true},
+	{label: "another message's token", target: "/sms/kannel/dlr?mid=4211&t=" + tok7 + "&type=1", badSig: true},
+	{label: "a token one character off", target: "/sms/kannel/dlr?mid=4211&t=" + tok4211[:31] + "x&type=1", badSig: true},
+	{label: "the token in upper case", target: "/sms/kannel/dlr?mid=4211&t=" + strings.ToUpper(tok4211) + "&type=1", badSig: true},
+	{label: "the callback token is not the report token", target: "/sms/kannel/dlr?mid=4211&token=" + tok4211 + "&type=1", badSig: true},
+	{label: "a bad token is refused before anything else is read", target: "/sms/kannel/dlr?mid=4211&t=x&fid=0A%0A1B", badSig: true},
 	{
 		label:  "a long reply is shortened to one line",
-		target: "/sms/kannel/dlr?mid=7&type=16&reply=NACK%0A" + strings.Repeat("e", 300),
+		target: "/sms/kannel/dlr?mid=7&t=" + tok7 + "&type=16&reply=NACK%0A" + strings.Repeat("e", 300),
 		want:   sms.Report{MessageID: 7, Status: sms.StatusFailed, Detail: "NACK " + strings.Repeat("e", 155) + "…"},
 	},
-	{label: "neither mid nor fid", target: "/sms/kannel/dlr?type=1&reply=x", reason: "missing mid and fid"},
-	{label: "mid 0 and no fid", target: "/sms/kannel/dlr?mid=0&type=1", reason: "missing mid and fid"},
-	{label: "missing type", target: "/sms/kannel/dlr?mid=4211&fid=0A1B", reason: "missing type"},
-	{label: "unexpanded %d is not a query", target: "/sms/kannel/dlr?mid=4211&type=%d&fid=0A1B", reason: "query string is not valid"},
-	{label: "fid with a newline", target: "/sms/kannel/dlr?mid=4211&type=1&fid=0A%0A1B", reason: "fid must be at most 128 printable ascii characters without spaces"},
-	{label: "query over 8 KiB", target: "/sms/kannel/dlr?mid=4211&type=1&reply=" + strings.Repeat("x", 8<<10), reason: "query string is longer than 8 KiB"},
-	{label: "POST", method: http.MethodPost, target: "/sms/kannel/dlr?mid=4211&type=1", reason: "request method must be GET"},
+	{label: "neither mid nor fid", target: "/sms/kannel/dlr?type=1&reply=x", reason: "missing mid"},
+	{label: "mid 0 and no fid", target: "/sms/kannel/dlr?mid=0&type=1", reason: "missing mid"},
+	{label: "missing type", target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&fid=0A1B", reason: "missing type"},
+	{label: "unexpanded %d is not a query", target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=%d&fid=0A1B", reason: "query string is not valid"},
+	{label: "fid with a newline", target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=1&fid=0A%0A1B", reason: "fid must be at most 128 printable ascii characters without spaces"},
+	{label: "query over 8 KiB", target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=1&reply=" + strings.Repeat("x", 8<<10), reason: "query string is longer than 8 KiB"},
+	{label: "POST", method: http.MethodPost, target: "/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=1", reason: "request method must be GET"},
 }
 
 func TestKannelParseReport(t *testing.T) { kannelReport.run(t, kannelReportCases) }
@@ -304,16 +322,16 @@ func TestKannelSendRequest(t *testing.T) {
 	}{
 		{
 			label: "gsm7 with delivery reports and token",
-			k:     sms.Kannel{Username: "lumbung", Password: "pa55word", From: "KSP1", CallbackBase: "https://lumbung.example.id/", Token: "tok123"},
+			k:     sms.Kannel{Username: "lumbung", Password: "pa55word", From: "KSP1", CallbackBase: "https://lumbung.example.id/", Token: "tok123", Reports: testReports},
 			m:     depositMsg,
 			check: func(t *testing.T, c gatewayRequest, raw string) {
 				wantValues(t, c.query, map[string]string{
 					"username": "lumbung", "password": "pa55word", "to": "+6281234567890", "from": "KSP1",
 					"text": depositMsg.Text, "dlr-mask": "27",
-					"dlr-url": "https://lumbung.example.id/sms/kannel/dlr?mid=4211&type=%d&reply=%A&fid=%F&token=tok123",
+					"dlr-url": "https://lumbung.example.id/sms/kannel/dlr?mid=4211&t=" + tok4211 + "&type=%d&reply=%A&fid=%F&token=tok123",
 				}, "coding", "charset")
 				// One parameter, its own & and % escaped for Kannel to decode once.
-				if !strings.Contains(raw, "dlr-url=https%3A%2F%2Flumbung.example.id%2Fsms%2Fkannel%2Fdlr%3Fmid%3D4211%26type%3D%25d%26reply%3D%25A%26fid%3D%25F%26token%3Dtok123") {
+				if !strings.Contains(raw, "dlr-url=https%3A%2F%2Flumbung.example.id%2Fsms%2Fkannel%2Fdlr%3Fmid%3D4211%26t%3D"+tok4211+"%26type%3D%25d%26reply%3D%25A%26fid%3D%25F%26token%3Dtok123") {
 					t.Errorf("raw query %q does not carry dlr-url as one encoded parameter", raw)
 				}
 				if !strings.Contains(raw, "to=%2B6281234567890") {
@@ -514,7 +532,7 @@ func FuzzKannelReport(f *testing.F) {
 	f.Fuzz(func(t *testing.T, query string) {
 		r := kannelReport.request(adapterCase[sms.Report]{})
 		r.URL.RawQuery = query
-		rep, err := sms.Kannel{}.ParseReport(r)
+		rep, err := sms.Kannel{Reports: testReports}.ParseReport(r)
 		kannelReport.checkFuzzed(t, err)
 		if err != nil {
 			return

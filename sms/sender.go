@@ -279,15 +279,23 @@ func Backoff(base, max time.Duration, attempt int) time.Duration {
 // "delivered", a repeated report) changes nothing.
 const rankSQL = `CASE status WHEN 'queued' THEN 0 WHEN 'submitted' THEN 1 WHEN 'sent' THEN 2 ELSE 3 END`
 
+// A report found by our own id moves only a message this gateway took
+// (submitted or later, provider = the gateway), or one a sender is handing
+// to a gateway right now (queued under a live lease: Kannel's first report
+// can beat the sender's own update by milliseconds). A message still
+// waiting in the queue, or one another gateway took, is left alone: a
+// report must never stop a message from being sent.
 const applyReportByIDSQL = `UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
-WHERE id = ? AND ` + rankSQL + ` < ?`
+WHERE id = ? AND ` + rankSQL + ` < ?
+  AND ((status <> 'queued' AND provider = ?) OR (status = 'queued' AND lease_until > ?))`
 
 const applyReportByProviderSQL = `UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
 WHERE provider = ? AND provider_id = ? AND ` + rankSQL + ` < ?`
 
-// ApplyReport records a delivery report. Our own message id (from the
-// callback URL) wins; without it the gateway's id finds the message. It
-// reports whether a message moved.
+// ApplyReport records a delivery report from provider. Our own message id
+// (from the callback URL, which the adapter has authenticated) wins;
+// without it the gateway's id, as recorded from that gateway at submit,
+// finds the message. It reports whether a message moved.
 func ApplyReport(ctx context.Context, db *ledger.DB, provider string, r Report, now time.Time) (bool, error) {
 	if r.Status == "" || r.Status.rank() <= 0 {
 		return false, nil
@@ -300,7 +308,8 @@ func ApplyReport(ctx context.Context, db *ledger.DB, provider string, r Report, 
 	var err error
 	switch {
 	case r.MessageID > 0:
-		res, err = db.ExecContext(ctx, db.Rebind(applyReportByIDSQL), string(r.Status), detail, now.UTC(), r.MessageID, r.Status.rank())
+		res, err = db.ExecContext(ctx, db.Rebind(applyReportByIDSQL), string(r.Status), detail, now.UTC(), r.MessageID, r.Status.rank(),
+			provider, now.UTC())
 	case r.ProviderID != "":
 		res, err = db.ExecContext(ctx, db.Rebind(applyReportByProviderSQL), string(r.Status), detail, now.UTC(), provider, r.ProviderID, r.Status.rank())
 	default:

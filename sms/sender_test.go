@@ -253,6 +253,15 @@ func TestDeliveryReportsOnlyMoveForward(t *testing.T) {
 		assert.True(t, apply(sms.Report{MessageID: id, Status: sms.StatusSent}))
 		assert.False(t, apply(sms.Report{MessageID: id, Status: sms.StatusSent}), "a repeated report changes nothing")
 		assert.False(t, apply(sms.Report{MessageID: id, Status: sms.StatusSubmitted}), "never backwards")
+		for _, p := range []string{"twilio", "africastalking", "log"} {
+			moved, err := sms.ApplyReport(ctx, db, p, sms.Report{MessageID: id, Status: sms.StatusDelivered}, c.Now())
+			require.NoError(t, err)
+			assert.False(t, moved, "a %s report does not move a message Kannel took", p)
+			moved, err = sms.ApplyReport(ctx, db, p, sms.Report{ProviderID: "gw-" + fmt.Sprint(id), Status: sms.StatusDelivered}, c.Now())
+			require.NoError(t, err)
+			assert.False(t, moved, "nor by Kannel's id")
+		}
+		assert.Equal(t, "sent", row(t, db, id).Status)
 		assert.True(t, apply(sms.Report{ProviderID: "gw-" + fmt.Sprint(id), Status: sms.StatusDelivered}), "found by the gateway's id")
 		assert.False(t, apply(sms.Report{MessageID: id, Status: sms.StatusFailed, Detail: "late"}), "delivered is final")
 		assert.Equal(t, "delivered", row(t, db, id).Status)
@@ -260,10 +269,16 @@ func TestDeliveryReportsOnlyMoveForward(t *testing.T) {
 		assert.False(t, apply(sms.Report{MessageID: id}), "a report that says nothing")
 
 		other := queue(t, db, coop.ID, ledger.OutboxMessage{CooperativeID: coop.ID, Key: "e", Phone: mariaPhone, Template: ledger.TmplPINChanged}, c.Now())
-		assert.True(t, apply(sms.Report{MessageID: other, Status: sms.StatusSent}), "a report may beat the sender's own update")
-		_, err = newSender(db, g, c).SendDue(ctx)
+		assert.False(t, apply(sms.Report{MessageID: other, Status: sms.StatusDelivered}), "a message still waiting in the queue: a report never stops it being sent")
+		assert.Equal(t, "queued", row(t, db, other).Status)
+		// A sender holds it (claimed, the gateway call under way): the
+		// gateway's first report may beat the sender's own update.
+		_, err = db.ExecContext(ctx, db.Rebind(`UPDATE outbox SET lease_until = ?, attempts = 1 WHERE id = ?`), c.Now().Add(time.Minute).UTC(), other)
 		require.NoError(t, err)
+		assert.True(t, apply(sms.Report{MessageID: other, Status: sms.StatusSent}), "a report may beat the sender's own update")
 		assert.Equal(t, "sent", row(t, db, other).Status)
+		_, err = db.ExecContext(ctx, db.Rebind(`UPDATE outbox SET provider = 'kannel' WHERE id = ?`), other) // what the sender's update records
+		require.NoError(t, err)
 		assert.True(t, apply(sms.Report{MessageID: other, Status: sms.StatusFailed, Detail: "absent subscriber"}))
 		r := row(t, db, other)
 		assert.Equal(t, "failed", r.Status)

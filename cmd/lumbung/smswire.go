@@ -12,22 +12,23 @@ import (
 	"github.com/lumbung-id/lumbung/sms"
 )
 
-// smsParts is the SMS side of an app: the gateways' adapters, the inbox
-// that answers members, the outbox sender and the reminder job.
+// smsParts is the SMS side of an app: the configured gateway's adapter,
+// the inbox that answers members, the outbox sender and the reminder job.
 type smsParts struct {
-	adapters  []sms.Adapter
+	adapter   sms.Adapter // nil with the log provider
 	inbox     *sms.Inbox
 	sender    *sms.Sender
 	reminders *sms.Reminders
 	handler   *sms.Handler
+	// tryInbound are the inbound-only routes of the log provider (below).
+	tryInbound []sms.Adapter
 }
 
-// smsGateways builds the three gateways from cfg: every one's callbacks are
-// served (a cooperative may receive through one and send through another);
-// LUMBUNG_SMS_PROVIDER picks the one that sends.
-func smsGateways(cfg config.Config) (kannel sms.Kannel, at sms.AfricasTalking, tw sms.Twilio) {
+// smsGateways builds the three gateways from cfg; LUMBUNG_SMS_PROVIDER
+// picks the one that sends and whose callbacks are served.
+func smsGateways(cfg config.Config, reports *sms.ReportSigner) (kannel sms.Kannel, at sms.AfricasTalking, tw sms.Twilio) {
 	kannel = sms.Kannel{SendURL: cfg.KannelSendSMSURL, Username: cfg.KannelUsername, Password: cfg.KannelPassword,
-		From: cfg.SMSFrom, CallbackBase: cfg.PublicURL, Token: cfg.CallbackToken}
+		From: cfg.SMSFrom, CallbackBase: cfg.PublicURL, Token: cfg.CallbackToken, Reports: reports}
 	at = sms.AfricasTalking{Username: cfg.ATUsername, APIKey: cfg.ATAPIKey, BaseURL: cfg.ATBaseURL, From: cfg.SMSFrom}
 	tw = sms.Twilio{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, BaseURL: cfg.TwilioBaseURL,
 		From: cfg.SMSFrom, PublicURL: cfg.PublicURL, Token: cfg.CallbackToken}
@@ -39,32 +40,51 @@ func (a *app) wireSMS(key []byte, engine *menus.Engine) error {
 	if err != nil {
 		return err
 	}
+	reports, err := sms.NewReportSigner(key)
+	if err != nil {
+		return err
+	}
 	metrics := sms.NewMetrics(a.registry, a.db)
-	kannel, at, tw := smsGateways(a.cfg)
+	kannel, at, tw := smsGateways(a.cfg, reports)
 	var provider sms.Provider = sms.Log{Log: a.log}
+	var adapter sms.Adapter
+	var tryInbound []sms.Adapter
 	switch a.cfg.SMSProvider {
 	case config.SMSKannel:
-		provider = kannel
+		provider, adapter = kannel, kannel
 	case config.SMSAfricasTalking:
-		provider = at
+		provider, adapter = at, at
 	case config.SMSTwilio:
-		provider = tw
+		provider, adapter = tw, tw
+	default:
+		// The log provider sends nothing, so it has no delivery reports
+		// and a forged message costs nothing. Kannel's and Africa's
+		// Talking's inbound routes stay, for trying lumbung out with curl
+		// (README) and for tests; Twilio's, whose signature is its whole
+		// point, does not.
+		tryInbound = []sms.Adapter{kannel, at}
 	}
 	sender := sms.NewSender(sms.Sender{DB: a.db, Provider: provider, Render: menus.RenderSMS, Log: a.log, Metrics: metrics})
 	inbox := &sms.Inbox{DB: a.db, Dir: a.dir, Answers: engine, Text: menus.SMSText, Sign: menus.SignSMS, Sealer: sealer, Log: a.log,
-		Metrics: metrics, Queued: sender.Poke}
+		Metrics: metrics, Queued: sender.Poke, ReplyCountries: a.cfg.SMSReplyCountries}
 	a.sms = &smsParts{
-		adapters:  []sms.Adapter{kannel, at, tw},
-		inbox:     inbox,
-		sender:    sender,
-		reminders: &sms.Reminders{Books: a.books, Log: a.log, Queued: sender.Poke},
-		handler:   &sms.Handler{Inbox: inbox, DB: a.db, Log: a.log, Metrics: metrics},
+		adapter:    adapter,
+		tryInbound: tryInbound,
+		inbox:      inbox,
+		sender:     sender,
+		reminders:  &sms.Reminders{Books: a.books, Log: a.log, Queued: sender.Poke},
+		handler:    &sms.Handler{Inbox: inbox, DB: a.db, Log: a.log, Metrics: metrics},
 	}
 	return nil
 }
 
+// smsRoutes mounts the configured gateway's callbacks only; every other
+// gateway's paths are 404.
 func (a *app) smsRoutes(g *echo.Group) {
-	a.sms.handler.Register(g, a.sms.adapters...)
+	if a.sms.adapter != nil {
+		a.sms.handler.Register(g, a.sms.adapter)
+	}
+	a.sms.handler.RegisterInbound(g, a.sms.tryInbound...)
 }
 
 // Background job intervals.
