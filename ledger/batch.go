@@ -52,6 +52,7 @@ type batchKey struct {
 type batchAccount struct {
 	accountRow
 	Balance int64 `db:"balance"`
+	opened  bool  // the batch creates it
 	owner   Owner // of an account the batch opens
 }
 
@@ -139,7 +140,10 @@ type NewAccount struct {
 // as much again as the insert). opening is given the new accounts' ids, in
 // the order of accounts, and returns the journals; they may move other
 // accounts too. A refused journal refuses it all, as with PostBatchTx, and
-// nothing is written.
+// nothing is written; the exception: a journal moving a new account cannot
+// be a retry (its request names an id never used before), so its key is
+// not looked up first, and one found already taken by the insert fails it
+// with ErrIdempotencyConflict after writes: roll tx back on any error.
 func OpenAccountsTx(ctx context.Context, tx *sqlx.Tx, accounts []NewAccount, opening func(ids []int64) []Journal,
 	now time.Time) (accountIDs, journalIDs []int64, err error) {
 	accountIDs, err = reserveAccountIDs(ctx, tx, len(accounts))
@@ -151,7 +155,7 @@ func OpenAccountsTx(ctx context.Context, tx *sqlx.Tx, accounts []NewAccount, ope
 	for i, a := range accounts {
 		normal, bounded := a.Kind.rules()
 		opened[i] = &batchAccount{accountRow: accountRow{ID: accountIDs[i], CooperativeID: a.CooperativeID, Kind: string(a.Kind),
-			Normal: normal, Bounded: bounded, Sharded: a.Kind.sharded()}, owner: a.Owner}
+			Normal: normal, Bounded: bounded, Sharded: a.Kind.sharded()}, opened: true, owner: a.Owner}
 	}
 	if err := readOwnerStatus(ctx, tx, opened, js); err != nil {
 		return nil, nil, err
@@ -290,12 +294,25 @@ func postBatch(ctx context.Context, tx *sqlx.Tx, opened []*batchAccount, js []Jo
 		j.dupOf = p
 	}
 
-	if err := readExistingJournals(ctx, tx, b[:limit], refuse); err != nil {
-		return nil, err
-	}
+	// A journal that moves an account opened here cannot have been posted
+	// before with the same request (its hash names an id never used): its
+	// key is looked up only to report a refusal as PostTx would, and
+	// otherwise found taken, if it is, by the insert.
 	accts := make(map[int64]*batchAccount, len(opened))
 	for _, a := range opened {
 		accts[a.ID] = a
+	}
+	unseen := func(j *batchJournal) bool {
+		for _, p := range j.Postings {
+			if from, to := accts[p.From], accts[p.To]; from != nil && from.opened || to != nil && to.opened {
+				return true
+			}
+		}
+		return false
+	}
+	seen := func(j *batchJournal) bool { return !unseen(j) }
+	if err := readExistingJournals(ctx, tx, b[:limit], seen, refuse); err != nil {
+		return nil, err
 	}
 	if err := loadBatchAccounts(ctx, tx, b[:limit], accts); err != nil {
 		return nil, err
@@ -308,9 +325,15 @@ func postBatch(ctx context.Context, tx *sqlx.Tx, opened []*batchAccount, js []Jo
 			}
 		}
 	}
-	balances, err := simulateBalances(b[:limit], accts)
-	if err != nil {
-		return nil, err
+	balances, short := simulateBalances(b[:limit], accts)
+	if (short != nil || refusal != nil) && len(opened) > 0 {
+		if err := readExistingJournals(ctx, tx, b[:limit], unseen, refuse); err != nil {
+			return nil, err
+		}
+		balances, short = simulateBalances(b[:limit], accts)
+	}
+	if short != nil {
+		return nil, short
 	}
 	if refusal != nil {
 		return nil, refusal
@@ -350,13 +373,14 @@ func postBatch(ctx context.Context, tx *sqlx.Tx, opened []*batchAccount, js []Jo
 	return ids, nil
 }
 
-// readExistingJournals marks the journals whose key was posted before,
+// readExistingJournals marks the journals (of those which selects) whose
+// key was posted before,
 // with their id, and refuses the first whose request differs.
-func readExistingJournals(ctx context.Context, tx *sqlx.Tx, b []batchJournal, refuse func(int, error)) error {
+func readExistingJournals(ctx context.Context, tx *sqlx.Tx, b []batchJournal, which func(*batchJournal) bool, refuse func(int, error)) error {
 	byKey := map[batchKey]int{}
 	keys := map[int64][]string{}
 	for i := range b {
-		if b[i].dupOf < 0 {
+		if b[i].dupOf < 0 && which(&b[i]) {
 			byKey[batchKey{b[i].CooperativeID, b[i].Key}] = i
 			keys[b[i].CooperativeID] = append(keys[b[i].CooperativeID], b[i].Key)
 		}

@@ -553,6 +553,12 @@ func TestOpenAccountsTxSameAsCreateAndPost(t *testing.T) {
 				{"accounts of another cooperative", savings(m2)[:1], func(ids []int64) []ledger.Journal {
 					return []ledger.Journal{transfer(a, "x", a.other.Accounts[ledger.Sukarela], ids[0], 1)}
 				}, ledger.ErrCrossCooperative},
+				{"a key used before", savings(m2)[:1], func(ids []int64) []ledger.Journal {
+					return []ledger.Journal{transfer(a, "p2", c[ledger.OpeningEquity], ids[0], 10), transfer(a, "o-pokok", c[ledger.OpeningEquity], ids[0], 10)}
+				}, ledger.ErrIdempotencyConflict},
+				{"a key used before, then an overdraft", savings(m2)[2:], func(ids []int64) []ledger.Journal {
+					return []ledger.Journal{transfer(a, "o-wajib", c[ledger.OpeningEquity], ids[0], 10), transfer(a, "w", ids[0], c[ledger.Vault], 11)}
+				}, ledger.ErrIdempotencyConflict},
 				{"accounts without journals", savings(m2), func([]int64) []ledger.Journal { return nil }, nil},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
