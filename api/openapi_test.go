@@ -117,3 +117,24 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStatementCursor: any cursor a client sends is a 400 or a page, never
+// a 500.
+func FuzzStatementCursor(f *testing.F) {
+	for _, s := range []string{"", "ajQ", "zz", "ajA", "%00", strings.Repeat("a", 300)} {
+		f.Add(s)
+	}
+	fx := newFixture(f, ledgertest.SQLite(f))
+	f.Fuzz(func(t *testing.T, cursor string) {
+		r := httptest.NewRequest(http.MethodGet, "/api/v1/members/A-001/statement", nil)
+		q := r.URL.Query()
+		q.Set("cursor", cursor)
+		r.URL.RawQuery = q.Encode()
+		r.Header.Set("Authorization", "Bearer "+fx.token)
+		w := httptest.NewRecorder()
+		fx.echo.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("cursor %q: %d %s", cursor, w.Code, w.Body)
+		}
+	})
+}

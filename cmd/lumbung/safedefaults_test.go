@@ -129,3 +129,20 @@ func TestMetricsAreNotPublic(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, get(guarded, "203.0.113.5:4000", "Bearer wrong"))
 	assert.Equal(t, http.StatusOK, get(guarded, "203.0.113.5:4000", "Bearer "+token))
 }
+
+// FuzzCaller: no peer address or X-Forwarded-For header makes the
+// allow-list check panic, and a caller it names is a valid address.
+func FuzzCaller(f *testing.F) {
+	for _, s := range [][2]string{{"10.0.0.5:1", "192.0.2.7"}, {"10.0.0.5:1", " , ,"}, {"[::1]:1", "::ffff:1.2.3.4, x"}, {"garbage", ""}} {
+		f.Add(s[0], s[1])
+	}
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	f.Fuzz(func(t *testing.T, peer, xff string) {
+		r := httptest.NewRequest(http.MethodPost, "/ussd/africastalking", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Forwarded-For", xff)
+		if a, ok := caller(r, proxies); ok && !a.IsValid() {
+			t.Fatalf("caller %q %q: ok with an invalid address", peer, xff)
+		}
+	})
+}
