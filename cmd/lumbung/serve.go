@@ -212,6 +212,7 @@ func (a *app) routes() *echo.Echo {
 		ussd.AfricasTalking{}, ussd.Hubtel{}, ussd.Freeflow{})
 	a.smsRoutes(e.Group("/sms", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow, a.cfg.TrustedProxies)))
 	a.apiServer().Register(e.Group("/api/v1"), a.registry)
+	a.mountCounter(e)
 	return e
 }
 
