@@ -44,6 +44,7 @@ type app struct {
 	limiter  ussd.RateLimiter
 	redis    redis.UniversalClient // nil when the in-process store is used
 	dir      *members.Directory
+	callers  *members.CachedDirectory // dir with the first hop's caller look-up cached (the USSD engine's)
 	books    *ledger.Ledger
 	registry *prometheus.Registry
 	engine   *menus.Engine
@@ -158,8 +159,8 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, books: ledger.New(db, nil), registry: prometheus.NewRegistry(),
-		limiter: limiter}
+	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, callers: members.CacheCallers(dir), books: ledger.New(db, nil),
+		registry: prometheus.NewRegistry(), limiter: limiter}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m, ok := sessions.(*ussd.MemoryStore); ok {
 		a.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -168,7 +169,7 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 		}, func() float64 { return float64(m.Len()) }))
 	}
 	a.watch = newBackendWatch(log, map[string]func(context.Context) error{"database": db.PingContext, "sessions": sessions.Ping})
-	a.engine = menus.NewEngine(a.dir, waitForWrites{ledger.CacheSettings(a.books)}, a.log)
+	a.engine = menus.NewEngine(a.callers, waitForWrites{ledger.CacheSettings(a.books)}, a.log)
 	if err := a.wireSMS(key, a.engine); err != nil {
 		return nil, err
 	}
@@ -435,10 +436,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workCtx, stopWork := context.WithCancel(ctx)
 	waitWorkers := a.runWorkers(workCtx)
 	listened := make(chan struct{})
-	go func() { // cached service codes follow admin commands on any instance
+	go func() { // cached service codes and callers follow every change on any instance
 		defer close(listened)
-		if err := a.dir.Listen(workCtx, postgresDSN(cfg.DatabaseURL), log); err != nil {
-			log.Warn("cached service codes follow admin commands only after their TTL", "err", err, "ttl", members.CodeCacheTTL)
+		if err := a.callers.Listen(workCtx, postgresDSN(cfg.DatabaseURL), log); err != nil {
+			log.Warn("cached service codes follow admin commands only after their TTL; callers are not cached", "err", err, "ttl", members.CodeCacheTTL)
 		}
 	}()
 	defer func() { stopWork(); waitWorkers(); <-listened }()

@@ -57,7 +57,7 @@ func TestSQLStatementsPerHop(t *testing.T) {
 	ctx := context.Background()
 	// Warm: the service code and the cooperative's settings are cached now.
 	journey(t, env.phone("081234567890"), "4", "246810")
-	journey(t, env.phone("081299990000"), "1", "A-001", "2", "50000")
+	journey(t, env.phone("081299990000"), "1", "975310", "A-001", "2", "50000")
 	journey(t, env.phone("081234567891"), "2", "5", "802461") // the loan policy
 
 	type hop struct {
@@ -89,11 +89,12 @@ func TestSQLStatementsPerHop(t *testing.T) {
 		}},
 		{"081299990000", []hop{ // a teller's cash deposit: the money path
 			{"first hop (staff)", "", 1, 0, "1 Terima Setoran"},
-			{"deposit", "1", 0, 0, "Nomor anggota"},
+			{"deposit", "1", 0, 0, "Masukkan PIN"},
+			{"staff PIN", "975310", 1, 0, "Nomor anggota"}, // asked before any member's data is shown
 			{"member by number", "A-001", 1, 0, "Sukarela"},
 			{"account", "2", 0, 0, "Jumlah"},
-			{"amount and limit", "50000", 0, 0, "Terima"},          // the limit is cached
-			{"staff PIN and posting", "975310", 13, 1, "tercatat"}, // PIN, then one transaction: journal, entries, balances, SMS receipt
+			{"amount and limit", "50000", 0, 0, "1 Ya"},          // the limit is cached; the PIN was given a moment ago
+			{"confirmation and posting", "1", 12, 1, "tercatat"}, // one transaction: journal, entries, balances, SMS receipt
 		}},
 	} {
 		p := env.phone(j.phone)
@@ -111,5 +112,66 @@ func TestSQLStatementsPerHop(t *testing.T) {
 			assert.LessOrEqual(t, len(sent), h.statements, "%s: statements sent %q", h.name, sent)
 			assert.Equal(t, h.txs, txs, "%s: transactions opened (%q)", h.name, sent)
 		}
+	}
+}
+
+// TestSQLStatementsPerHopWithCallersCached: with the caller cache live (an
+// instance listening to the database's change notices, as serve runs), a
+// phone's next dial within CallerCacheTTL costs no statement at all; a write
+// behind lumbung's back (a language set in SQL) is seen at the next dial
+// after its notice, and the PIN hop still reads the PIN row.
+func TestSQLStatementsPerHopWithCallersCached(t *testing.T) {
+	_, dsn := ledgertest.PostgresWithURL(t)
+	log := &sqlLog{}
+	db, err := ledger.OpenPostgres(t.Context(), dsn, ledger.WithStatementHook(log.hook))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	rc, prefix := ussdtest.Redis(t)
+	env := startApp(t, nil, db, ussd.NewRedisStore(rc, prefix, 10*time.Second), ussd.NewRedisRateLimiter(rc, prefix))
+	ctx, cancel := context.WithCancel(context.Background())
+	listened := make(chan error, 1)
+	go func() { listened <- env.app.callers.Listen(ctx, dsn, nil) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-listened) })
+
+	p := env.phone("081234567890")
+	dial := func() (string, int) {
+		t.Helper()
+		log.take()
+		s, err := p.Dial(ctx)
+		require.NoError(t, err)
+		sent, txs := log.take()
+		require.Zero(t, txs)
+		return s.Text, len(sent)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for { // until the listener is up and the caller is kept
+		text, n := dial()
+		require.Contains(t, text, "1 Cek Saldo")
+		if n == 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the caller is never answered from memory")
+		time.Sleep(10 * time.Millisecond)
+	}
+	log.take()
+	s, err := p.Send(ctx, "1")
+	require.NoError(t, err)
+	require.Contains(t, s.Text, "Masukkan PIN")
+	s, err = p.Send(ctx, "246810")
+	require.NoError(t, err)
+	require.Contains(t, s.Text, "Saldo Maria")
+	sent, _ := log.take()
+	assert.Len(t, sent, 1, "the PIN hop reads the PIN row: %q", sent)
+
+	_, err = db.ExecContext(ctx, `UPDATE members SET language = 'en' WHERE phone = '+6281234567890'`)
+	require.NoError(t, err)
+	for {
+		text, _ := dial()
+		if strings.Contains(text, "1 Check Balance") {
+			break
+		}
+		require.Contains(t, text, "1 Cek Saldo")
+		require.True(t, time.Now().Before(deadline), "the language set in SQL is never seen")
+		time.Sleep(10 * time.Millisecond)
 	}
 }
