@@ -194,11 +194,47 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// InTx runs fn in one transaction, committing if fn returns nil.
-func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+// writeStartsKey carries the function of WhenWriteStarts.
+type writeStartsKey struct{}
+
+// WhenWriteStarts returns ctx carrying fn: a posting under ctx calls fn once
+// the database has answered (its transaction's BEGIN is back) and before it
+// writes anything, and an error from fn abandons the posting (rolled back,
+// the error returned). The USSD handler uses it to wait for a posting's
+// outcome only once the database has shown it is there: a hop facing a
+// database that went silent is answered at its backend budget, with
+// nothing posted, instead of at its whole deadline.
+func WhenWriteStarts(ctx context.Context, fn func() error) context.Context {
+	return context.WithValue(ctx, writeStartsKey{}, fn)
+}
+
+// writeStarts calls ctx's WhenWriteStarts function, if any.
+func writeStarts(ctx context.Context) error {
+	if fn, ok := ctx.Value(writeStartsKey{}).(func() error); ok {
+		return fn()
+	}
+	return nil
+}
+
+// beginWrite opens a transaction that will write, telling ctx's
+// WhenWriteStarts function once the database has opened it.
+func (db *DB) beginWrite(ctx context.Context) (*sqlx.Tx, error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if err := writeStarts(ctx); err != nil {
+		_ = tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
+}
+
+// InTx runs fn in one transaction, committing if fn returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.beginWrite(ctx)
+	if err != nil {
+		return err
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()

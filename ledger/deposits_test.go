@@ -662,3 +662,32 @@ FROM generate_series(0, 999999, ?::int) AS n`
 		depBooksBalance(t, l, c.ID, other.ID)
 	})
 }
+
+// TestWhenWriteStarts: a posting tells the context's function once the
+// database has opened its transaction, before it writes; an error from the
+// function abandons the posting with nothing written.
+func TestWhenWriteStarts(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		l := ledger.New(db, nil)
+		c := ledgertest.NewCoop(t, db, "KSP1")
+		m := ledgertest.NewMember(t, db, c, "A-001", "+6281234567890")
+		teller, _ := depStaff(t, db, c, "Teller", "teller")
+		deposit := func(ctx context.Context, key string) error {
+			_, err := l.DepositCash(ctx, ledger.CashDeposit{CooperativeID: c.ID, StaffID: teller, MemberID: m.ID,
+				Account: ledger.Sukarela, Amount: 10_000, Key: key, Actor: "staff:teller"})
+			return err
+		}
+		calls := 0
+		ok := ledger.WhenWriteStarts(context.Background(), func() error { calls++; return nil })
+		require.NoError(t, deposit(ok, "w-1"))
+		assert.Equal(t, 1, calls, "told once, when the transaction was open")
+
+		refused := errors.New("the hop was already answered")
+		no := ledger.WhenWriteStarts(context.Background(), func() error { return refused })
+		assert.ErrorIs(t, deposit(no, "w-2"), refused)
+		assert.Equal(t, 1, depCount(t, db, `SELECT COUNT(*) FROM journals WHERE cooperative_id = ?`, c.ID), "nothing posted")
+		assert.Len(t, depOutbox(t, db, c.ID), 1, "no SMS queued")
+		_, err := l.Repay(no, ledger.Repayment{CooperativeID: c.ID, Key: "r-1"})
+		assert.ErrorIs(t, err, refused, "a repayment is abandoned the same way")
+	})
+}

@@ -176,6 +176,9 @@ func (l *Ledger) Post(ctx context.Context, j Journal) (int64, error) {
 		if err := j.validate(); err != nil {
 			return 0, err
 		}
+		if err := writeStarts(ctx); err != nil { // no BEGIN to wait for: the statement is the write
+			return 0, err
+		}
 		return postOneStatement(ctx, l.db, j, j.requestHash(), l.now())
 	}
 	var id int64

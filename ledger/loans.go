@@ -735,9 +735,9 @@ func positionOn(rows []installmentRow, today time.Time, lateFeeBP int64, payingN
 // Repay posts a repayment in one transaction; see RepayTx.
 func (l *Ledger) Repay(ctx context.Context, r Repayment) (RepaymentResult, error) {
 	now := l.now()
-	tx, err := l.db.BeginTxx(ctx, nil)
+	tx, err := l.db.beginWrite(ctx)
 	if err != nil {
-		return RepaymentResult{}, fmt.Errorf("begin: %w", err)
+		return RepaymentResult{}, err
 	}
 	res, err := RepayTx(ctx, tx, r, now)
 	if err != nil || res.Replayed {

@@ -118,40 +118,35 @@ func readiness(err error) string {
 	}
 }
 
-// waitForWrites tells the USSD handler when a hop is about to post, so that
-// the hop waits for the posting's outcome (up to LUMBUNG_USSD_HOP_DEADLINE)
-// instead of answering at its backend budget: a member is not told
-// "gangguan" about money that then moved. A hop already answered posts
-// nothing (ussd.ErrHopAnswered); its retry posts under the same
-// idempotency key, once.
+// waitForWrites tells the USSD handler when a hop's posting starts (the
+// database has opened its transaction), so that the hop waits for the
+// posting's outcome (up to LUMBUNG_USSD_HOP_DEADLINE) instead of answering
+// at its backend budget: a member is not told "gangguan" about money that
+// then moved. Until the database answers, the hop keeps its budget: a
+// database that went silent gets the polite END within it, nothing posted.
+// A hop already answered posts nothing (ussd.ErrHopAnswered); its retry
+// posts under the same idempotency key, once.
 type waitForWrites struct{ menus.Books }
 
+// whenWriteStarts is ctx for a posting of the hop of ctx.
+func whenWriteStarts(ctx context.Context) context.Context {
+	return ledger.WhenWriteStarts(ctx, func() error { return ussd.BeginWrite(ctx) })
+}
+
 func (b waitForWrites) Repay(ctx context.Context, r ledger.Repayment) (ledger.RepaymentResult, error) {
-	if err := ussd.BeginWrite(ctx); err != nil {
-		return ledger.RepaymentResult{}, err
-	}
-	return b.Books.Repay(ctx, r)
+	return b.Books.Repay(whenWriteStarts(ctx), r)
 }
 
 func (b waitForWrites) CreateDepositCode(ctx context.Context, r ledger.DepositCodeRequest) (ledger.DepositCode, error) {
-	if err := ussd.BeginWrite(ctx); err != nil {
-		return ledger.DepositCode{}, err
-	}
-	return b.Books.CreateDepositCode(ctx, r)
+	return b.Books.CreateDepositCode(whenWriteStarts(ctx), r)
 }
 
 func (b waitForWrites) ConfirmDepositCode(ctx context.Context, coopID, staffID int64, code string, actor string) (ledger.Receipt, error) {
-	if err := ussd.BeginWrite(ctx); err != nil {
-		return ledger.Receipt{}, err
-	}
-	return b.Books.ConfirmDepositCode(ctx, coopID, staffID, code, actor)
+	return b.Books.ConfirmDepositCode(whenWriteStarts(ctx), coopID, staffID, code, actor)
 }
 
 func (b waitForWrites) DepositCash(ctx context.Context, d ledger.CashDeposit) (ledger.Receipt, error) {
-	if err := ussd.BeginWrite(ctx); err != nil {
-		return ledger.Receipt{}, err
-	}
-	return b.Books.DepositCash(ctx, d)
+	return b.Books.DepositCash(whenWriteStarts(ctx), d)
 }
 
 // rewatchEvery is how often, while a backend is down, a hop starts another
