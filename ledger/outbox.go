@@ -19,7 +19,7 @@ const (
 	TmplReversal         = "receipt.reversal"     // params: amount, ref, reason
 	TmplDisbursement     = "receipt.disbursement" // params: loan, amount, installment, due (YYYY-MM-DD), ref
 	TmplPINChanged       = "pin.changed"          // params: none
-	TmplPINLocked        = "pin.locked"           // params: none
+	TmplPINLocked        = "pin.locked"           // params: until (RFC 3339) for a timed lock; none for the permanent one
 )
 
 // OutboxMessage is one SMS to send to a member or staff member.

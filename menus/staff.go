@@ -17,13 +17,17 @@ func renderStaffMain(_ context.Context, _ *Engine, s *Session) (string, error) {
 }
 
 func handleStaffMain(_ context.Context, _ *Engine, s *Session, in string) (ScreenID, error) {
+	// The staff PIN comes first, before any member's name, loans or deposit
+	// code is shown: a phone left on a counter, or a hop forged with a
+	// staff number, learns nothing. The money step then asks 1 Ya / 2 Batal
+	// (or the PIN again after a pause; see Engine.confirm).
 	switch in {
 	case "1":
-		return scrStaffDepNo, nil
+		return needPIN(s, scrStaffDepNo), nil
 	case "2":
-		return scrStaffRepNo, nil
+		return needPIN(s, scrStaffRepNo), nil
 	case "3":
-		return scrStaffCode, nil
+		return needPIN(s, scrStaffCode), nil
 	case "4":
 		return needPIN(s, scrStaffCash), nil
 	}

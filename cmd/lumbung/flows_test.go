@@ -148,9 +148,9 @@ func TestDepositCodeConfirmedByStaff(t *testing.T) {
 		assert.Equal(t, 1, b.sms(ledger.TmplDepositCode, "+62"+phoneMaria[1:]), "the code is sent by SMS")
 
 		teller := env.phone(phoneTeller)
-		screens := journey(t, teller, "3", code)
-		assert.Equal(t, "Kode "+code+": Maria Goreti Bria (A-001)\nSukarela Rp150.000. Terima?\nMasukkan PIN:\n0 Kembali\n00 Menu utama", last(screens).Text)
-		s = hopTwice(t, b, teller, pinTeller)
+		screens := journey(t, teller, "3", pinTeller, code)
+		assert.Equal(t, "Kode "+code+": Maria Goreti Bria (A-001)\nSukarela Rp150.000. Terima?\n1 Ya\n2 Batal\n0 Kembali\n00 Menu utama", last(screens).Text)
+		s = hopTwice(t, b, teller, "1")
 		assert.Regexp(t, `^Setoran kode `+code+`: Rp150\.000 Sukarela untuk Maria Goreti Bria \(A-001\) tercatat\. Ref \d+$`, s.Text)
 		after := b.balances("A-001")
 		assert.Equal(t, before.Sukarela+150_000, after.Sukarela, "the deposit is posted exactly once")
@@ -158,7 +158,7 @@ func TestDepositCodeConfirmedByStaff(t *testing.T) {
 
 		// The same code again: refused, nothing posted.
 		posted := b.posted()
-		again := journey(t, env.phone(phoneTeller), "3", code)
+		again := journey(t, env.phone(phoneTeller), "3", pinTeller, code)
 		assert.Equal(t, "Kode setor sudah dipakai.\nKode setor (6 angka):\n0 Kembali", last(again).Text)
 		assert.Equal(t, posted, b.posted())
 		assert.Equal(t, after, b.balances("A-001"))
@@ -235,11 +235,11 @@ func TestStaffTakeCash(t *testing.T) {
 
 		// 1 Terima Setoran: the collector types a shortened member number.
 		p := env.phone(phoneCollector)
-		screens := journey(t, p, "1", "a002")
+		screens := journey(t, p, "1", pinCollector, "a002")
 		assert.Equal(t, "Yohanes Bere (A-002)\n1 Wajib\n2 Sukarela\n0 Kembali\n00 Menu utama", last(screens).Text)
 		screens = append(screens, must(p.Send(context.Background(), "2")), must(p.Send(context.Background(), "40.000")))
-		assert.Equal(t, "Terima Rp40.000 Sukarela dari Yohanes Bere (A-002)?\nMasukkan PIN:\n0 Kembali\n00 Menu utama", last(screens).Text)
-		s := hopTwice(t, b, p, pinCollector)
+		assert.Equal(t, "Terima Rp40.000 Sukarela dari Yohanes Bere (A-002)?\n1 Ya\n2 Batal\n0 Kembali\n00 Menu utama", last(screens).Text)
+		s := hopTwice(t, b, p, "1")
 		assert.Regexp(t, `^Setoran Rp40\.000 Sukarela untuk Yohanes Bere \(A-002\) tercatat\. Ref \d+$`, s.Text)
 		assert.Equal(t, before.Sukarela+40_000, b.balances("A-002").Sukarela, "once")
 		assert.Equal(t, cash+40_000, b.account(ledger.CollectorCash, collector), "into the collector's cash")
@@ -248,11 +248,11 @@ func TestStaffTakeCash(t *testing.T) {
 		// 2 Terima Angsuran: the installment due is the hint.
 		loan := b.loan("A-002")
 		p = env.phone(phoneCollector)
-		screens = journey(t, p, "2", "A-002")
+		screens = journey(t, p, "2", pinCollector, "A-002")
 		assert.Regexp(t, `^Yohanes Bere \(A-002\)\nPJ-0002 tunggakan Rp[\d.]+\nJumlah diterima \(Rp\):\n0 Kembali\n00 Menu utama$`, last(screens).Text)
 		screens = append(screens, must(p.Send(context.Background(), "100000")))
-		assert.Equal(t, "Terima Rp100.000 untuk PJ-0002 dari Yohanes Bere (A-002)?\nMasukkan PIN:\n0 Kembali\n00 Menu utama", last(screens).Text)
-		s = hopTwice(t, b, p, pinCollector)
+		assert.Equal(t, "Terima Rp100.000 untuk PJ-0002 dari Yohanes Bere (A-002)?\n1 Ya\n2 Batal\n0 Kembali\n00 Menu utama", last(screens).Text)
+		s = hopTwice(t, b, p, "1")
 		after := b.loan("A-002")
 		assert.Less(t, after.Outstanding, loan.Outstanding, "the loan owes less")
 		assert.Equal(t, fmt.Sprintf("Angsuran Rp100.000 pinjaman PJ-0002 tercatat. Sisa pinjaman %s. Ref ", ledger.FormatRupiah(after.Outstanding)),
@@ -272,7 +272,7 @@ func TestStaffTakeCash(t *testing.T) {
 		require.NoError(t, err)
 		_, err = env.app.dir.AddMember(context.Background(), other.ID, members.NewMember{No: "X-1", Name: "Orang Lain", Phone: "081300000001"})
 		require.NoError(t, err)
-		s = last(journey(t, env.phone(phoneTeller), "1", "X-1"))
+		s = last(journey(t, env.phone(phoneTeller), "1", pinTeller, "X-1"))
 		assert.Equal(t, "Nomor anggota tidak ditemukan.\nNomor anggota:\n0 Kembali", s.Text)
 		b.reconciles()
 		assertNoSecretsLogged(t, env, demoPINs...)
@@ -343,11 +343,11 @@ func TestMoneyHopRunAgainAfterALostReply(t *testing.T) {
 			}{
 				{"member deposit code", phoneMaria, []string{"2", "1", "25000", "1", pinMaria}, "Kode setor Anda: "},
 				{"member repayment", phoneFamily, []string{"2", "3", "2", "50000", pinTheresia}, "Pembayaran Rp50.000 berhasil."},
-				{"staff cash deposit", phoneTeller, []string{"1", "A-001", "1", "75000", pinTeller}, "Setoran Rp75.000 Wajib untuk"},
-				{"staff cash repayment", phoneTeller, []string{"2", "A-002", "60000", pinTeller}, "Angsuran Rp60.000 pinjaman PJ-0002 tercatat."},
+				{"staff cash deposit", phoneTeller, []string{"1", pinTeller, "A-001", "1", "75000", "1"}, "Setoran Rp75.000 Wajib untuk"},
+				{"staff cash repayment", phoneTeller, []string{"2", pinTeller, "A-002", "60000", "1"}, "Angsuran Rp60.000 pinjaman PJ-0002 tercatat."},
 				// ConfirmDepositCode has its own key (the code): run again, it
 				// finds the code used and says the deposit is on the books.
-				{"staff confirms a deposit code", phoneTeller, []string{"3", "$CODE", pinTeller}, "Kode setor ini sudah dikonfirmasi; setorannya sudah tercatat."},
+				{"staff confirms a deposit code", phoneTeller, []string{"3", pinTeller, "$CODE", "1"}, "Kode setor ini sudah dikonfirmasi; setorannya sudah tercatat."},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					p := env.phone(c.phone)
@@ -413,12 +413,12 @@ func TestConcurrentMoneySessions(t *testing.T) {
 			case 1: // the teller takes wajib for Maria
 				amount := int64(20_000 + i)
 				wajib += amount
-				calls[i] = call{phoneTeller, []string{"1", "A-001", "1", fmt.Sprint(amount), pinTeller},
+				calls[i] = call{phoneTeller, []string{"1", pinTeller, "A-001", "1", fmt.Sprint(amount), "1"},
 					regexp.MustCompile(`^Setoran ` + regexp.QuoteMeta(ledger.FormatRupiah(amount)) + ` Wajib untuk Maria Goreti Bria \(A-001\) tercatat\. Ref \d+$`)}
 			case 2: // the collector takes sukarela for Theresia
 				amount := int64(30_000 + i)
 				sukarela += amount
-				calls[i] = call{phoneCollector, []string{"1", "A-003", "2", fmt.Sprint(amount), pinCollector},
+				calls[i] = call{phoneCollector, []string{"1", pinCollector, "A-003", "2", fmt.Sprint(amount), "1"},
 					regexp.MustCompile(`^Setoran ` + regexp.QuoteMeta(ledger.FormatRupiah(amount)) + ` Sukarela untuk Theresia Bere \(A-003\) tercatat\. Ref \d+$`)}
 			case 3: // Yohanes or Theresia looks at their balance
 				who, pin, name := "1", pinYohanes, "Yohanes B.\nPokok Rp500.000\nWajib Rp600.000"

@@ -60,8 +60,8 @@ func TestHotPathStatementsDoNotGrowWithTheCooperative(t *testing.T) {
 			{"081234567890", []string{"4", "246810"}, "Mutasi"},
 			{"081234567891", []string{"2", "5", "802461"}, "PJ-0001"},
 			{"081234567891", []string{"2", "3", "2", "10000", "802461"}, "berhasil"}, // from sukarela
-			{"081299990000", []string{"1", "A-001", "2", "50000", "975310"}, "tercatat"},
-			{"081299990000", []string{"2", "A-003", "10000", "975310"}, "tercatat"}, // cash at the counter
+			{"081299990000", []string{"1", "975310", "A-001", "2", "50000", "1"}, "tercatat"},
+			{"081299990000", []string{"2", "975310", "A-003", "10000", "1"}, "tercatat"}, // cash at the counter
 		} {
 			s := journey(t, env.phone(j.phone), j.inputs...)
 			require.Contains(t, last(s).Text, j.want, "%s %v", j.phone, j.inputs)

@@ -160,7 +160,7 @@ func TestKannelEndToEnd(t *testing.T) {
 
 	// 2. A teller takes a cash deposit on USSD: the member's receipt arrives by SMS.
 	p := ussdtest.NewPhone("http://"+w.addr, phoneTeller, "*123#")
-	s := last(journey(t, p, "1", "A-001", "2", "50000", pinTeller))
+	s := last(journey(t, p, "1", pinTeller, "A-001", "2", "50000", "1"))
 	require.Contains(t, s.Text, "tercatat", "the deposit is recorded")
 	receipt := k.WaitMT(t, 30*time.Second, func(m smstest.MT) bool { return toMaria(m) && strings.Contains(m.Text, "Rp50.000") })
 	assert.Contains(t, receipt.Text, "Setoran")

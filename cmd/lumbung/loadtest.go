@@ -84,11 +84,12 @@ func journeyFor(flow, pin, memberNo string, amount int64) []step {
 	case "deposit":
 		return []step{
 			{name: "staff_menu", want: append(fixed("staff.head"), firstLine("staff.menu"))},
-			{name: "member_no", input: "1", want: []string{menus.T("id", "staff.member_no")}},
+			{name: "staff_pin", input: "1", want: []string{menus.T("id", "pin.ask")}},
+			{name: "member_no", input: pin, want: []string{menus.T("id", "staff.member_no")}},
 			{name: "account", input: memberNo, want: []string{"(" + memberNo + ")", firstLine("staff.dep_account")}},
 			{name: "amount", input: "2", want: []string{menus.T("id", "staff.amount")}},
-			{name: "confirm", input: strconv.FormatInt(amount, 10), want: append(fixed("staff.dep_summary"), menus.T("id", "pin.ask_short"), "("+memberNo+")")},
-			{name: "receipt", input: pin, end: true, want: append(fixed("staff.dep_done"), "("+memberNo+")")},
+			{name: "confirm", input: strconv.FormatInt(amount, 10), want: append(fixed("staff.dep_summary"), firstLine("confirm.yesno"), "("+memberNo+")")},
+			{name: "receipt", input: "1", end: true, want: append(fixed("staff.dep_done"), "("+memberNo+")")},
 		}
 	}
 	return nil

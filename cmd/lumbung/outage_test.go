@@ -202,12 +202,12 @@ func TestPostgresOutageOnAMoneyHopPostsOnce(t *testing.T) {
 		return n
 	}
 	p := env.phone("081299990000")
-	s := last(journey(t, p, "1", "A-001", "2", "50000"))
+	s := last(journey(t, p, "1", "975310", "A-001", "2", "50000"))
 	require.Contains(t, s.Text, "Terima Rp50.000 Sukarela dari Maria Goreti Bria (A-001)?")
 
 	require.NoError(t, env.pg.Blackhole())
-	s = timed(t, "the PIN hop of a deposit", func() ussdtest.Screen {
-		s, err := p.Send(ctx, "975310")
+	s = timed(t, "the confirmation hop of a deposit", func() ussdtest.Screen {
+		s, err := p.Send(ctx, "1")
 		require.NoError(t, err)
 		return s
 	})
