@@ -24,6 +24,9 @@ Usage:
   lumbung migrate [--config FILE]                apply database migrations and exit
   lumbung reconcile [--coop KODE] [--json] [--config FILE]
                                                  check every ledger invariant; exit 0 only if all hold
+  lumbung backup FILE [--force] [--json] [--config FILE]
+                                                 a consistent copy of the embedded database while it
+                                                 runs (PostgreSQL: pg_dump, see README)
   lumbung coop add --code KODE --name NAME --ussd '*123*1#' [--ussd …] [--sms-pin] [--json] [--config FILE]
                                                  create a cooperative bound to USSD service codes
   lumbung staff add --coop KODE --name NAME --phone PHONE --role teller|collector|manager [--json] [--config FILE]
@@ -75,6 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdMigrate(ctx, args[1:], stderr)
 	case "reconcile":
 		err = cmdReconcile(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args[1:], stdout, stderr)
 	case "coop":
 		err = cmdCoop(ctx, args[1:], stdout, stderr)
 	case "staff":
