@@ -633,7 +633,9 @@ func (s *Server) reverseForm(c echo.Context) error {
 		return s.problem(c, err)
 	}
 	v := view{Title: "title.reverse", Data: d}
-	if d.Journal.ReversedByID != 0 {
+	if d.Journal.ReversesID != 0 {
+		v.Error = service.Message(service.CodeNotReversible, lang(c))
+	} else if d.Journal.ReversedByID != 0 {
 		v.Error = service.Message(service.CodeAlreadyReversed, lang(c))
 	}
 	return s.render(c, http.StatusOK, "reverse", v)
@@ -648,6 +650,9 @@ func (s *Server) reverse(c echo.Context) error {
 	d.Reason = strings.TrimSpace(c.Request().PostForm.Get("reason"))
 	if d.Reason == "" {
 		return s.render(c, http.StatusOK, "reverse", view{Title: "title.reverse", Error: T(l, "reverse.no_reason"), Data: d})
+	}
+	if d.Journal.ReversesID != 0 {
+		return s.render(c, http.StatusOK, "reverse", view{Title: "title.reverse", Error: service.Message(service.CodeNotReversible, l), Data: d})
 	}
 	if d.Journal.ReversedByID != 0 { // a double click: the first one reversed it
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/counter/receipts/%d", d.Journal.ReversedByID))
