@@ -189,7 +189,12 @@ func TestBrowserJourney(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(pdf), "%PDF"), "an A4 PDF")
-	do(media(""))
+	// on a 58-mm thermal printer (219 CSS px) the page title goes too
+	assert.NotEqual(t, "none", display("h1"), "A4 keeps the title")
+	do(chromedp.EmulateViewport(219, 700))
+	assert.Equal(t, "none", display("h1"), "58 mm: the receipt alone")
+	assert.NotEqual(t, "none", display("#receipt"))
+	do(chromedp.EmulateViewport(1024, 768), media(""))
 	fitsWidth(360)
 
 	// confirms a deposit code
