@@ -63,7 +63,10 @@ return 0
 // the limit costs the pipeline and the release of the hold it took.
 // Create, a new session's first state, is one round trip (SET NX PX).
 // The commit script touches two keys; the session key sits in a hash tag
-// ({key}) so both land in one slot on Redis Cluster.
+// ({key}) so both land in one slot on Redis Cluster. The rate limiter's
+// counter has a slot of its own ({phone}): on a cluster the first pipeline
+// is split by go-redis between the session's master and the phone's, sent
+// to both at once, so it still costs one round trip of waiting.
 type RedisStore struct {
 	client  redis.UniversalClient
 	prefix  string
@@ -82,8 +85,24 @@ func NewRedisStore(client redis.UniversalClient, prefix string, lockTTL time.Dur
 	return &RedisStore{client: client, prefix: prefix, lockTTL: lockTTL}
 }
 
-func (s *RedisStore) stateKey(key string) string { return s.prefix + "s:{" + key + "}" }
-func (s *RedisStore) holdKey(key string) string  { return s.prefix + "l:{" + key + "}" }
+func (s *RedisStore) stateKey(key string) string { return s.prefix + "s:{" + hashTag(key) + "}" }
+func (s *RedisStore) holdKey(key string) string  { return s.prefix + "l:{" + hashTag(key) + "}" }
+
+// hashTag is what goes between the braces of a session's keys: the key
+// itself, so both keys (the script touches both) hash to the same slot on
+// Redis Cluster. Redis takes the tag from the first '{' to the first '}'
+// after it; as the text after the prefix's '{' is the same in both keys,
+// so is their tag, unless it is empty: a key that is empty or starts with
+// '}' would leave "{}" and hash each whole key on its own (CROSSSLOT).
+// Such a key, and one starting with '~' (to keep the mapping one-to-one),
+// gets a '~' in front. The handler's keys ("<provider>:<session id>") never
+// start with either, so their Redis keys are those of earlier releases.
+func hashTag(key string) string {
+	if key == "" || key[0] == '}' || key[0] == '~' {
+		return "~" + key
+	}
+	return key
+}
 
 // Update implements SessionStore.
 func (s *RedisStore) Update(ctx context.Context, key string, ttl time.Duration, fn func(old []byte) ([]byte, error)) error {

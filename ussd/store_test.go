@@ -50,15 +50,43 @@ func TestMemoryStore(t *testing.T) {
 	})
 }
 
-func TestRedisStore(t *testing.T) {
+// redisBackend opens a test's own view of one kind of Redis deployment: a
+// client and a key prefix no other test uses.
+type redisBackend func(t testing.TB) (redis.UniversalClient, string)
+
+// TestRedisStore runs the store's contract, and what is particular to Redis,
+// on the single test server (LUMBUNG_TEST_REDIS_URL).
+func TestRedisStore(t *testing.T) { testRedisStore(t, ussdtest.Redis) }
+
+// testRedisStore is everything TestRedisStore checks, on backend: the
+// contract every SessionStore meets, the limited updates with the limiter
+// whose count rides in the store's pipeline, the keys, holds and round
+// trips.
+func testRedisStore(t *testing.T, backend redisBackend) {
 	testSessionStore(t, func(t *testing.T, lockTTL time.Duration) ussd.SessionStore {
-		s, _, _ := newRedisStore(t, lockTTL)
+		s, _, _ := newRedisStoreOn(t, backend, lockTTL)
 		return s
 	})
 	testLimitedUpdates(t, func(t *testing.T) (ussd.SessionStore, ussd.RateLimiter) {
-		s, client, prefix := newRedisStore(t, noLapse)
+		s, client, prefix := newRedisStoreOn(t, backend, noLapse)
 		return s, ussd.NewRedisRateLimiter(client, prefix)
 	})
+	for _, tc := range []struct {
+		name string
+		test func(t *testing.T, backend redisBackend)
+	}{
+		{"keys", testRedisStoreKeys},
+		{"keys with braces", testRedisStoreBraces},
+		{"count failure lets hops through", testRedisStoreCountFailureLetsHopsThrough},
+		{"crashed instance's hold lapses", testRedisStoreCrashedInstanceHoldLapses},
+		{"late holder leaves other's hold", testRedisStoreLateHolderLeavesOthersHold},
+		{"instances share holds", testRedisStoreInstancesShareHolds},
+		{"round trips", testRedisStoreRoundTrips},
+		{"create", testRedisStoreCreate},
+		{"rate limiter", testRedisRateLimiter},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.test(t, backend) })
+	}
 }
 
 // errLimiter is a rate limiter whose counter is unreachable.
@@ -395,8 +423,8 @@ func TestMemoryStoreCloseTwice(t *testing.T) {
 	require.NoError(t, s.Close())
 }
 
-func TestRedisStoreKeys(t *testing.T) {
-	s, client, prefix := newRedisStore(t, noLapse)
+func testRedisStoreKeys(t *testing.T, backend redisBackend) {
+	s, client, prefix := newRedisStoreOn(t, backend, noLapse)
 	ctx := t.Context()
 	holdKey, stateKey := prefix+"l:{sess-1}", prefix+"s:{sess-1}"
 
@@ -423,8 +451,8 @@ func TestRedisStoreKeys(t *testing.T) {
 
 // The count that rides in the hold pipeline fails (its key holds no
 // number): the hop goes through, and the failure is reported.
-func TestRedisStoreCountFailureLetsHopsThrough(t *testing.T) {
-	s, client, prefix := newRedisStore(t, noLapse)
+func testRedisStoreCountFailureLetsHopsThrough(t *testing.T, backend redisBackend) {
+	s, client, prefix := newRedisStoreOn(t, backend, noLapse)
 	ctx := t.Context()
 	const phone = "+6281234567890"
 	window := time.Now().Unix() / 60
@@ -442,8 +470,8 @@ func TestRedisStoreCountFailureLetsHopsThrough(t *testing.T) {
 	assert.ErrorContains(t, heard[0], "not an integer")
 }
 
-func TestRedisStoreCrashedInstanceHoldLapses(t *testing.T) {
-	s, client, prefix := newRedisStore(t, noLapse)
+func testRedisStoreCrashedInstanceHoldLapses(t *testing.T, backend redisBackend) {
+	s, client, prefix := newRedisStoreOn(t, backend, noLapse)
 	ctx := t.Context()
 	// An instance took the hold and died.
 	require.NoError(t, client.Set(ctx, prefix+"l:{k}", "crashed-instance", lapse).Err())
@@ -453,7 +481,7 @@ func TestRedisStoreCrashedInstanceHoldLapses(t *testing.T) {
 	assertState(t, s, "k", "next")
 }
 
-func TestRedisStoreLateHolderLeavesOthersHold(t *testing.T) {
+func testRedisStoreLateHolderLeavesOthersHold(t *testing.T, backend redisBackend) {
 	for _, tc := range []struct {
 		name    string
 		fn      func([]byte) ([]byte, error)
@@ -464,7 +492,7 @@ func TestRedisStoreLateHolderLeavesOthersHold(t *testing.T) {
 		{"fails", func([]byte) ([]byte, error) { return nil, errBoom }, errBoom},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, client, prefix := newRedisStore(t, noLapse)
+			s, client, prefix := newRedisStoreOn(t, backend, noLapse)
 			ctx := t.Context()
 			holdKey := prefix + "l:{k}"
 			require.NoError(t, s.Update(ctx, "k", longTTL, put([]byte("start"))))
@@ -482,7 +510,7 @@ func TestRedisStoreLateHolderLeavesOthersHold(t *testing.T) {
 	}
 
 	t.Run("hold lapsed and nobody took it", func(t *testing.T) {
-		s, client, prefix := newRedisStore(t, noLapse)
+		s, client, prefix := newRedisStoreOn(t, backend, noLapse)
 		ctx := t.Context()
 		require.NoError(t, s.Update(ctx, "k", longTTL, put([]byte("start"))))
 		h := startHold(t, s, "k", "stale")
@@ -492,8 +520,8 @@ func TestRedisStoreLateHolderLeavesOthersHold(t *testing.T) {
 	})
 }
 
-func TestRedisStoreInstancesShareHolds(t *testing.T) {
-	client, prefix := ussdtest.Redis(t)
+func testRedisStoreInstancesShareHolds(t *testing.T, backend redisBackend) {
+	client, prefix := backend(t)
 	instances := []ussd.SessionStore{
 		ussd.NewRedisStore(client, prefix, noLapse),
 		ussd.NewRedisStore(client, prefix, noLapse),
@@ -512,8 +540,8 @@ func TestRedisStoreInstancesShareHolds(t *testing.T) {
 	assertState(t, instances[0], "k", strconv.Itoa(n))
 }
 
-func TestRedisStoreRoundTrips(t *testing.T) {
-	client, prefix := ussdtest.Redis(t)
+func testRedisStoreRoundTrips(t *testing.T, backend redisBackend) {
+	client, prefix := backend(t)
 	hook := &ussdtest.RoundTrips{}
 	client.AddHook(hook)
 	s := ussd.NewRedisStore(client, prefix, noLapse)
@@ -567,8 +595,8 @@ func TestRedisStoreRoundTrips(t *testing.T) {
 
 // Create stores a new session's first state only where there is none, with
 // its TTL, and over the limit stores nothing.
-func TestRedisStoreCreate(t *testing.T) {
-	s, client, prefix := newRedisStore(t, noLapse)
+func testRedisStoreCreate(t *testing.T, backend redisBackend) {
+	s, client, prefix := newRedisStoreOn(t, backend, noLapse)
 	ctx := t.Context()
 	limiter := ussd.NewRedisRateLimiter(client, prefix)
 
@@ -671,9 +699,9 @@ func benchmarkUpdate(b *testing.B, s ussd.SessionStore) {
 	})
 }
 
-func newRedisStore(t *testing.T, lockTTL time.Duration) (*ussd.RedisStore, redis.UniversalClient, string) {
+func newRedisStoreOn(t *testing.T, backend redisBackend, lockTTL time.Duration) (*ussd.RedisStore, redis.UniversalClient, string) {
 	t.Helper()
-	client, prefix := ussdtest.Redis(t)
+	client, prefix := backend(t)
 	s := ussd.NewRedisStore(client, prefix, lockTTL)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s, client, prefix

@@ -1,0 +1,151 @@
+package ussd_test
+
+import (
+	"context"
+	"crypto/rand"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lumbung-id/lumbung/ussd"
+	"github.com/lumbung-id/lumbung/ussd/ussdtest"
+)
+
+// TestRedisClusterStore runs everything TestRedisStore checks on a real
+// three-master Redis Cluster the harness starts (redis-server
+// --cluster-enabled yes), through go-redis's cluster client: the commit
+// and release scripts find both their keys in one slot, and the pipeline
+// that carries the phone's count beside the session's hold spans two.
+func TestRedisClusterStore(t *testing.T) {
+	cluster := ussdtest.StartRedisCluster(t)
+	testRedisStore(t, cluster.Client)
+
+	t.Run("sessions and phones spread over every master", func(t *testing.T) {
+		client, prefix := cluster.Client(t)
+		s := ussd.NewRedisStore(client, prefix, noLapse)
+		l := ussd.NewRedisRateLimiter(client, prefix)
+		ctx := t.Context()
+		for i := range 30 {
+			key := "africastalking:ATUid_" + strings.Repeat("x", i)
+			phone := "+62812" + strings.Repeat("1", i%10) + "0000"
+			require.NoError(t, s.UpdateLimited(ctx, key, longTTL, ussd.Limit{Limiter: l, Phone: phone, PerMinute: 100}, increment))
+		}
+		perMaster := keysPerMaster(t, client, prefix+"*")
+		require.Len(t, perMaster, 3)
+		for addr, keys := range perMaster {
+			assert.NotEmpty(t, keys, "no session or counter on master %s", addr)
+			for _, k := range keys {
+				assert.NotContains(t, k, prefix+"l:", "a hold left behind on %s", addr)
+			}
+		}
+	})
+}
+
+// TestRedisSentinelStore runs the store's contract and the limiter through a
+// go-redis failover client that asks a real Sentinel for the master.
+func TestRedisSentinelStore(t *testing.T) {
+	sentinel := ussdtest.StartRedisSentinel(t)
+	backend := func(t testing.TB) (redis.UniversalClient, string) {
+		client := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName,
+			SentinelAddrs: []string{sentinel.Addr}, DialTimeout: 2 * time.Second})
+		t.Cleanup(func() { _ = client.Close() })
+		require.NoError(t, client.Ping(t.Context()).Err())
+		return client, "lumbungtest:" + strings.ToLower(rand.Text()) + ":"
+	}
+	testRedisStore(t, backend)
+
+	client, _ := backend(t)
+	info, err := client.Info(t.Context(), "server").Result()
+	require.NoError(t, err)
+	assert.Contains(t, info, "tcp_port:"+sentinel.MasterAddr[strings.LastIndex(sentinel.MasterAddr, ":")+1:],
+		"the failover client talks to the master Sentinel names")
+}
+
+// Keys with braces or a leading '~' keep both of a session's keys in one
+// slot (on a cluster the commit script would fail CROSSSLOT otherwise) and
+// stay apart from each other.
+func testRedisStoreBraces(t *testing.T, backend redisBackend) {
+	s, client, _ := newRedisStoreOn(t, backend, noLapse)
+	ctx := t.Context()
+	keys := []string{"", "}", "}x", "{", "{}", "a}b", "~", "~}", "~~", "hubtel:}{", "freeflow:{x}"}
+	for i, k := range keys {
+		require.NoError(t, s.Update(ctx, k, longTTL, put([]byte(strings.Repeat("v", i+1)))), "key %q", k)
+		require.NoError(t, s.Update(ctx, k, longTTL, put([]byte(strings.Repeat("w", i+1)))), "key %q again", k)
+	}
+	for i, k := range keys {
+		assertState(t, s, k, strings.Repeat("w", i+1))
+	}
+	for _, k := range keys {
+		require.NoError(t, s.Delete(ctx, k))
+		assertState(t, s, k, "")
+	}
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		for _, k := range []string{"}", "", "~", "plain"} {
+			hold, state := ussd.RedisKeys("p:", k)
+			a, err := cc.ClusterKeySlot(ctx, hold).Result()
+			require.NoError(t, err)
+			b, err := cc.ClusterKeySlot(ctx, state).Result()
+			require.NoError(t, err)
+			assert.Equal(t, a, b, "slots of %q and %q", hold, state)
+		}
+	}
+}
+
+// testRedisRateLimiter is the limiter's contract on backend, and its
+// counters expire by themselves.
+func testRedisRateLimiter(t *testing.T, backend redisBackend) {
+	client, prefix := backend(t)
+	l := ussd.NewRedisRateLimiter(client, prefix)
+	var mu sync.Mutex
+	now := time.Now()
+	l.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	testRateLimiter(t, l, func(t time.Time) { mu.Lock(); now = t; mu.Unlock() })
+	var keys []string
+	for _, ks := range keysPerMaster(t, client, prefix+"rate:*") {
+		keys = append(keys, ks...)
+	}
+	require.Len(t, keys, 3, "two phones in one minute, one in the next")
+	for _, k := range keys {
+		ttl, err := client.TTL(context.Background(), k).Result()
+		require.NoError(t, err)
+		assert.Greater(t, ttl, time.Duration(0), "counters expire by themselves")
+	}
+}
+
+// keysPerMaster lists the keys matching pattern on each master (one entry,
+// "", for a client of a single server).
+func keysPerMaster(t *testing.T, client redis.UniversalClient, pattern string) map[string][]string {
+	t.Helper()
+	ctx := t.Context()
+	out := map[string][]string{}
+	var mu sync.Mutex
+	scan := func(ctx context.Context, c *redis.Client, name string) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		slices.Sort(keys)
+		mu.Lock()
+		out[name] = keys
+		mu.Unlock()
+		return iter.Err()
+	}
+	switch c := client.(type) {
+	case *redis.ClusterClient:
+		require.NoError(t, c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return scan(ctx, m, m.Options().Addr)
+		}))
+	case *redis.Client:
+		require.NoError(t, scan(ctx, c, ""))
+	default:
+		t.Fatalf("keysPerMaster: client %T", client)
+	}
+	return out
+}
