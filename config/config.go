@@ -97,7 +97,7 @@ const (
 type Config struct {
 	HTTPAddr    string // LUMBUNG_HTTP_ADDR, host:port
 	DatabaseURL string // LUMBUNG_DATABASE_URL, postgres://… or "" for embedded SQLite
-	RedisURL    string // LUMBUNG_REDIS_URL, redis://… or "" for the in-process session store
+	RedisURL    string // LUMBUNG_REDIS_URL, redis://…, redis+cluster://…, redis+sentinel://… (see ParseRedisURL) or "" for the in-process session store
 	DataDir     string // LUMBUNG_DATA_DIR
 	Secret      string // LUMBUNG_SECRET, "" means generate one in DataDir (embedded only)
 	Demo        DemoMode
@@ -212,7 +212,7 @@ func settings() []setting {
 		},
 		{
 			name: "LUMBUNG_REDIS_URL", def: "embedded in-process session store",
-			meaning: "redis://… selects Redis (production; required for more than one instance)",
+			meaning: "redis://host:port/db selects Redis (production; required for more than one instance); redis+cluster://h1:p1,h2:p2,… a Redis Cluster; redis+sentinel://s1:p1,s2:p2,…/db?master_name=NAME Sentinel; rediss… for TLS",
 			parse: func(c *Config, v string) error {
 				if err := checkRedisURL(v); err != nil {
 					return err
@@ -780,18 +780,8 @@ func checkPostgresURL(v string) error {
 }
 
 func checkRedisURL(v string) error {
-	lower := strings.ToLower(v)
-	if !strings.HasPrefix(lower, "redis://") && !strings.HasPrefix(lower, "rediss://") {
-		return errors.New("must start with redis:// or rediss:// (e.g. redis://localhost:6379/0); leave it unset for the in-process session store")
-	}
-	u, err := url.Parse(v)
-	if err != nil {
-		return errors.New("is not a valid URL (percent-encode special characters in the password, e.g. / as %2F, # as %23)")
-	}
-	if u.Host == "" {
-		return errors.New("has no host (e.g. redis://localhost:6379/0)")
-	}
-	return nil
+	_, err := ParseRedisURL(v)
+	return err
 }
 
 // checkHTTPURL checks that v is an absolute http(s) URL and returns it

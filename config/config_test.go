@@ -241,6 +241,15 @@ func TestLoadValid(t *testing.T) {
 			assert.Equal(t, "redis://:pw@cache:6379/1", c.RedisURL)
 			assert.True(t, c.RedisEnabled())
 		}},
+		{"redis cluster", map[string]string{"LUMBUNG_REDIS_URL": "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001,10.0.0.3:7002"}, func(t *testing.T, c Config) {
+			assert.Equal(t, "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001,10.0.0.3:7002", c.RedisURL)
+			assert.Equal(t, "redis+cluster://:***@10.0.0.1:7000,10.0.0.2:7001,10.0.0.3:7002", c.Redacted()["LUMBUNG_REDIS_URL"])
+			assert.True(t, c.RedisEnabled())
+		}},
+		{"redis sentinel", map[string]string{"LUMBUNG_REDIS_URL": "redis+sentinel://s1:26379,s2:26379/2?master_name=lumbung&password=pw"}, func(t *testing.T, c Config) {
+			assert.Equal(t, "redis+sentinel://s1:26379,s2:26379/2?master_name=lumbung&password=***", c.Redacted()["LUMBUNG_REDIS_URL"])
+			assert.True(t, c.RedisEnabled())
+		}},
 		{"rediss", map[string]string{"LUMBUNG_REDIS_URL": "rediss://cache:6380"}, func(t *testing.T, c Config) {
 			assert.True(t, c.RedisEnabled())
 		}},
@@ -399,11 +408,15 @@ func TestLoadInvalid(t *testing.T) {
 		{"database unparsable", []string{"LUMBUNG_DATABASE_URL", "postgres://u:pa%zz@db/x", "LUMBUNG_SECRET", testSecret},
 			`LUMBUNG_DATABASE_URL: is not a valid URL (percent-encode special characters in the password, e.g. / as %2F, # as %23)`},
 		{"redis wrong scheme", []string{"LUMBUNG_REDIS_URL", "localhost:6379"},
-			`LUMBUNG_REDIS_URL: must start with redis:// or rediss:// (e.g. redis://localhost:6379/0); leave it unset for the in-process session store`},
+			`LUMBUNG_REDIS_URL: must start with redis://, rediss://, redis+cluster:// or redis+sentinel:// (e.g. ` + redisURLForms + `); leave it unset for the in-process session store`},
 		{"redis unparsable", []string{"LUMBUNG_REDIS_URL", "redis://:p%zz@cache"},
-			`LUMBUNG_REDIS_URL: is not a valid URL (percent-encode special characters in the password, e.g. / as %2F, # as %23)`},
+			`LUMBUNG_REDIS_URL: is not a valid URL (percent-encode special characters in the password, e.g. / as %2F, # as %23, @ as %40)`},
 		{"redis no host", []string{"LUMBUNG_REDIS_URL", "redis:///0"},
-			`LUMBUNG_REDIS_URL: has no host (e.g. redis://localhost:6379/0)`},
+			`LUMBUNG_REDIS_URL: has no host (e.g. ` + redisURLForms + `)`},
+		{"redis several hosts", []string{"LUMBUNG_REDIS_URL", "redis://a:1,b:2"},
+			`LUMBUNG_REDIS_URL: lists several hosts: use redis+cluster://… for Redis Cluster or redis+sentinel://…?master_name=NAME for Sentinel`},
+		{"redis sentinel without master", []string{"LUMBUNG_REDIS_URL", "redis+sentinel://s1:26379,s2:26379"},
+			`LUMBUNG_REDIS_URL: needs ?master_name=NAME, the name of the master in the Sentinels' "sentinel monitor" line (e.g. redis+sentinel://s1:26379,s2:26379,s3:26379/0?master_name=mymaster)`},
 		{"secret too short", []string{"LUMBUNG_SECRET", "hunter2"},
 			`LUMBUNG_SECRET: too short (7 characters, need at least 32); generate one with: openssl rand -hex 32`},
 		{"secret 31 characters", []string{"LUMBUNG_SECRET", strings.Repeat("x", 31)},
