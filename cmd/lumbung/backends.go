@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lumbung-id/lumbung/config"
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/menus"
 	"github.com/lumbung-id/lumbung/ussd"
@@ -28,28 +29,63 @@ import (
 // millisecond; a Redis that takes this long is not answering.
 const redisTimeout = 300 * time.Millisecond
 
-// redisOptions parses LUMBUNG_REDIS_URL and sets the timeouts the URL leaves
-// unset: one dial attempt per command and one retry (on a fresh connection,
-// for a connection Redis dropped while idle), every wait bounded by
-// redisTimeout and by the caller's context.
+// redisOptions parses a one-server LUMBUNG_REDIS_URL (redis://…) and sets
+// the timeouts the URL leaves unset (see boundRedis).
 func redisOptions(rawURL string) (*redis.Options, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []*time.Duration{&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout} {
+	boundRedis(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout,
+		&opts.MaxRetries, &opts.DialerRetries, &opts.ContextTimeoutEnabled)
+	return opts, nil
+}
+
+// newRedisClient connects to what LUMBUNG_REDIS_URL names (config.ParseRedisURL):
+// one server, a Redis Cluster (go-redis's cluster client, which follows
+// MOVED/ASK and splits a pipeline by master) or the master Sentinel names
+// (go-redis's failover client). Each gets the timeouts of boundRedis, on
+// every node's connections.
+func newRedisClient(rawURL string) (redis.UniversalClient, error) {
+	t, err := config.ParseRedisURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Mode {
+	case config.RedisCluster:
+		o := t.Cluster
+		boundRedis(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.MaxRetries, &o.DialerRetries, &o.ContextTimeoutEnabled)
+		return redis.NewClusterClient(o), nil
+	case config.RedisSentinel:
+		o := t.Sentinel
+		boundRedis(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.MaxRetries, &o.DialerRetries, &o.ContextTimeoutEnabled)
+		return redis.NewFailoverClient(o), nil
+	default:
+		o := t.Server
+		boundRedis(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.MaxRetries, &o.DialerRetries, &o.ContextTimeoutEnabled)
+		return redis.NewClient(o), nil
+	}
+}
+
+// boundRedis sets what the URL leaves unset: one dial attempt per command
+// and one retry (on a fresh connection, for a connection Redis dropped while
+// idle), every wait bounded by redisTimeout and by the caller's context.
+func boundRedis(dial, read, write, pool *time.Duration, maxRetries, dialerRetries *int, contextTimeout *bool) {
+	for _, d := range []*time.Duration{dial, read, write, pool} {
 		if *d == 0 {
 			*d = redisTimeout
 		}
 	}
-	if opts.MaxRetries == 0 {
-		opts.MaxRetries = 1
+	if *maxRetries == 0 {
+		*maxRetries = 1
 	}
-	if opts.DialerRetries == 0 {
-		opts.DialerRetries = 1
+	if *dialerRetries == 0 {
+		*dialerRetries = 1
 	}
-	opts.ContextTimeoutEnabled = true
-	return opts, nil
+	*contextTimeout = true
 }
 
 // postgresDSN adds connect_timeout=1 (lib/pq counts it in whole seconds) to

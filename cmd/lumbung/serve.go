@@ -113,12 +113,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger, migrate b
 	var rc redis.UniversalClient
 	var sessions ussd.SessionStore
 	if cfg.RedisEnabled() {
-		opts, err := redisOptions(cfg.RedisURL)
-		if err != nil {
+		if rc, err = newRedisClient(cfg.RedisURL); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("LUMBUNG_REDIS_URL: %w", err)
 		}
-		rc = redis.NewClient(opts)
 		if err := rc.Ping(ctx).Err(); err != nil {
 			rc.Close()
 			db.Close()
