@@ -47,6 +47,19 @@ func TestRedisClusterStore(t *testing.T) {
 	})
 }
 
+// A master of the cluster that dies fails the store's Ping (it pings every
+// master), though the other masters still answer.
+func TestRedisClusterStorePingFindsADeadMaster(t *testing.T) {
+	cluster := ussdtest.StartRedisCluster(t)
+	client, prefix := cluster.Client(t)
+	s := ussd.NewRedisStore(client, prefix, noLapse)
+	require.NoError(t, s.Ping(t.Context()))
+	cluster.Kill(1)
+	err := s.Ping(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), cluster.Addrs[1], "the error names the master that is down")
+}
+
 // TestRedisSentinelStore runs the store's contract and the limiter through a
 // go-redis failover client that asks a real Sentinel for the master.
 func TestRedisSentinelStore(t *testing.T) {

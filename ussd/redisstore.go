@@ -300,8 +300,22 @@ func (s *RedisStore) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Ping implements SessionStore by pinging Redis.
+// Ping implements SessionStore by pinging Redis: on Redis Cluster every
+// master, at once (sessions hash to all of them; one that is down fails its
+// share of hops, and PING alone, carrying no key, would be answered by any
+// node even while the cluster is down).
 func (s *RedisStore) Ping(ctx context.Context) error {
+	if cc, ok := s.client.(*redis.ClusterClient); ok {
+		if err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			if err := m.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("%s: %w", m.Options().Addr, err)
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("redis session store: ping: %w", err)
+		}
+		return nil
+	}
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis session store: ping: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,11 @@ import (
 type RedisCluster struct {
 	// Addrs are the masters' host:port.
 	Addrs []string
+	stop  []func() // kills the master at Addrs[i]
 }
+
+// Kill stops the master at Addrs[i] with SIGKILL, as a machine that dies.
+func (c *RedisCluster) Kill(i int) { c.stop[i]() }
 
 // RedisSentinel is a throwaway Redis master watched by one Sentinel
 // (`redis-server --sentinel`), both started by the test harness.
@@ -67,14 +72,16 @@ func startCluster(t testing.TB, bins map[string]string, dir string) (*RedisClust
 		if err := os.MkdirAll(nodeDir, 0o700); err != nil {
 			return nil, err
 		}
-		if err := startRedis(t, bins["redis-server"], nodeDir,
+		stop, err := startRedis(t, bins["redis-server"], nodeDir,
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(bus),
 			"--cluster-config-file", filepath.Join(nodeDir, "nodes.conf"),
 			"--cluster-node-timeout", "5000",
-			"--save", "", "--appendonly", "no"); err != nil {
+			"--save", "", "--appendonly", "no")
+		if err != nil {
 			return nil, err
 		}
+		c.stop = append(c.stop, stop)
 		c.Addrs = append(c.Addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	}
 	for _, addr := range c.Addrs {
@@ -150,7 +157,7 @@ func startSentinel(t testing.TB, server, dir string) (*RedisSentinel, error) {
 			return nil, err
 		}
 	}
-	if err := startRedis(t, server, masterDir, "--port", strconv.Itoa(ports[0]), "--bind", "127.0.0.1",
+	if _, err := startRedis(t, server, masterDir, "--port", strconv.Itoa(ports[0]), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no"); err != nil {
 		return nil, err
 	}
@@ -164,7 +171,7 @@ func startSentinel(t testing.TB, server, dir string) (*RedisSentinel, error) {
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
-	if err := startRedis(t, server, sentinelDir, conf, "--sentinel"); err != nil {
+	if _, err := startRedis(t, server, sentinelDir, conf, "--sentinel"); err != nil {
 		return nil, err
 	}
 	if err := waitPing(s.Addr); err != nil {
@@ -210,29 +217,31 @@ func backendMissing(t testing.TB, what string, err error) {
 }
 
 // startRedis runs redis-server with args in dir, logging to dir/redis.log,
-// and stops it when the test ends. A server that exits at once (a port
-// taken after all) is reported with the end of its log.
-func startRedis(t testing.TB, server, dir string, args ...string) error {
+// and stops it when the test ends; stop kills it sooner. A server that exits
+// at once (a port taken after all) is reported with the end of its log.
+func startRedis(t testing.TB, server, dir string, args ...string) (stop func(), err error) {
 	t.Helper()
 	logFile := filepath.Join(dir, "redis.log")
 	args = append(args, "--dir", dir, "--logfile", logFile, "--daemonize", "no")
 	cmd := exec.Command(server, args...)
 	cmd.Dir = dir
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", server, err)
+		return nil, fmt.Errorf("start %s: %w", server, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() { _ = cmd.Process.Kill() })
 		<-exited
-	})
+	}
+	t.Cleanup(stop)
 	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		return fmt.Errorf("%s %s exited at once (%v): %s", server, strings.Join(args, " "), err, tail(logFile))
+	case <-exited:
+		return nil, fmt.Errorf("%s %s exited at once (%v): %s", server, strings.Join(args, " "), waitErr, tail(logFile))
 	case <-time.After(100 * time.Millisecond):
-		return nil
+		return stop, nil
 	}
 }
 
