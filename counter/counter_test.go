@@ -588,6 +588,9 @@ func TestRegisterMemberAndDisburseLoan(t *testing.T) {
 func TestAnotherCooperativesObjectsAre404(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		b := e.login(tellerPhone, tellerPass)
+		nf := b.get("/counter/no-such-page")
+		assert.Equal(t, http.StatusNotFound, nf.Status)
+		assert.Contains(t, nf.Body, "tidak ditemukan", "a page of its own, not a bare text")
 		for _, path := range []string{"/counter/members/B-001", "/counter/members/B-001/deposit",
 			fmt.Sprintf("/counter/receipts/%d", e.foreignJournal), "/counter/receipts/0", "/counter/receipts/abc", "/counter/receipts/99999999"} {
 			assert.Equal(t, http.StatusNotFound, b.get(path).Status, path)

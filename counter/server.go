@@ -112,6 +112,7 @@ func (s *Server) Register(e *echo.Echo) error {
 	mg.POST("/members/new", s.newMember)
 	mg.GET("/members/:no/loans/new", s.newLoanForm)
 	mg.POST("/members/:no/loans/new", s.newLoan)
+	g.Any("/*", func(c echo.Context) error { return s.fail(c, http.StatusNotFound, "error.not_found") })
 	return nil
 }
 
