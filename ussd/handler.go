@@ -179,6 +179,7 @@ const (
 )
 
 func (h *Handler) hop(a Adapter) echo.HandlerFunc {
+	hopSeconds := h.Metrics.HopSeconds.WithLabelValues(a.Name()) // resolved once, not on every hop
 	return func(c echo.Context) error {
 		start := time.Now()
 		req, err := a.Parse(c.Request())
@@ -208,7 +209,7 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 			// nothing about the backends. A retry gets the stored reply.
 			h.Log.Info("ussd provider closed the request before the reply", "provider", a.Name(), "msisdn", members.MaskMSISDN(req.MSISDN))
 			h.Metrics.Hops.WithLabelValues(a.Name(), "", outcomeHungUp).Inc() // no screen reached the member
-			h.Metrics.HopSeconds.WithLabelValues(a.Name()).Observe(time.Since(start).Seconds())
+			hopSeconds.Observe(time.Since(start).Seconds())
 			return nil
 		}
 		if h.Backends != nil && (ans.outcome == outcomeTimeout || ans.outcome == string(menus.OutcomeError)) {
@@ -218,7 +219,7 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 			h.Log.Warn("write ussd reply", "provider", a.Name(), "err", err)
 		}
 		h.Metrics.Hops.WithLabelValues(a.Name(), string(ans.screen), ans.outcome).Inc()
-		h.Metrics.HopSeconds.WithLabelValues(a.Name()).Observe(time.Since(start).Seconds())
+		hopSeconds.Observe(time.Since(start).Seconds())
 		return nil
 	}
 }

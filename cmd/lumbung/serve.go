@@ -166,6 +166,14 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 			Help: "USSD sessions held by the in-process session store (its cap refuses new ones beyond " + strconv.Itoa(m.MaxSessions) + ").",
 		}, func() float64 { return float64(m.Len()) }))
 	}
+	a.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "lumbung_ussd_caller_cache_hits_total",
+		Help: "First hops whose caller look-up was answered from memory (members.CachedDirectory; PostgreSQL only, while the change notices are heard).",
+	}, func() float64 { hits, _ := a.callers.CallerCacheStats(); return float64(hits) }))
+	a.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "lumbung_ussd_caller_cache_misses_total",
+		Help: "First hops whose caller look-up read the database.",
+	}, func() float64 { _, misses := a.callers.CallerCacheStats(); return float64(misses) }))
 	a.watch = newBackendWatch(log, map[string]func(context.Context) error{"database": db.PingContext, "sessions": sessions.Ping})
 	a.engine = menus.NewEngine(a.callers, waitForWrites{ledger.CacheSettings(a.books)}, a.log)
 	if err := a.wireSMS(key, a.engine); err != nil {
@@ -242,8 +250,15 @@ func (a *app) ready(c echo.Context) error {
 // deadline gives every request a context deadline; USSD hops get the
 // tighter LUMBUNG_USSD_HOP_DEADLINE inside their handler.
 func (a *app) deadline(d time.Duration) echo.MiddlewareFunc {
+	// A USSD hop (not its end-of-session events) sets its own, shorter
+	// deadline (LUMBUNG_USSD_HOP_DEADLINE): a second timer and a copy of the
+	// request on every hop would buy nothing.
+	ownDeadline := a.cfg.USSDHopDeadline > 0 && a.cfg.USSDHopDeadline <= d
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if p := c.Request().URL.Path; ownDeadline && strings.HasPrefix(p, "/ussd/") && !strings.HasSuffix(p, "/events") {
+				return next(c)
+			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
 			defer cancel()
 			c.SetRequest(c.Request().WithContext(ctx))
