@@ -652,8 +652,11 @@ func TestTrainingPhone(t *testing.T) {
 		assert.Contains(t, resent.Body, "Sukarela Rp1.250.000")
 		assert.Contains(t, resent.Body, "sesi berakhir")
 
-		// a number of another cooperative is refused
+		// a number of another cooperative is refused, and without a login
+		// so is a staff member's
 		p = anon.post("/counter/phone", url.Values{"action": {"dial"}, "msisdn": {"081234560000"}})
+		assert.Contains(t, p.Body, "bukan nomor")
+		p = anon.post("/counter/phone", url.Values{"action": {"dial"}, "msisdn": {tellerPhone}})
 		assert.Contains(t, p.Body, "bukan nomor")
 		// no CSRF, no hop
 		assert.Equal(t, http.StatusForbidden, anon.post("/counter/phone", url.Values{"csrf": {""}, "action": {"dial"}, "msisdn": {"081234567890"}}).Status)

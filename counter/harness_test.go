@@ -60,7 +60,7 @@ const (
 )
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	db      *ledger.DB
 	dir     *members.Directory
@@ -94,7 +94,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	})
 }
 
-func newEnv(t *testing.T, db *ledger.DB, sessions ussd.SessionStore, limiter ussd.RateLimiter, tune func(*counter.Server)) *env {
+func newEnv(t testing.TB, db *ledger.DB, sessions ussd.SessionStore, limiter ussd.RateLimiter, tune func(*counter.Server)) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{}
@@ -196,7 +196,7 @@ func (e *env) balances(m members.Member) ledger.MemberBalances {
 // browser is a cookie-keeping client that does not follow redirects and
 // remembers the last page's CSRF token.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	e    *env
 	c    *http.Client
 	csrf string
@@ -275,7 +275,7 @@ func (e *env) login(phone, pass string) *browser {
 var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
 
 // formOf is the hidden fields of the form holding id="confirm-button".
-func formOf(t *testing.T, body string) url.Values {
+func formOf(t testing.TB, body string) url.Values {
 	t.Helper()
 	i := strings.Index(body, `id="confirm-button"`)
 	require.GreaterOrEqual(t, i, 0, "no confirm button in %s", body)
