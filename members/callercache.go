@@ -273,3 +273,46 @@ func (c *callerCache) notice(payload string) {
 	}
 	c.clear() // anything, or a notice not understood
 }
+
+// IssueActivationCode is Directory.IssueActivationCode; the holder's cached
+// identities go (issuing a code locks the old PIN).
+func (c *CachedDirectory) IssueActivationCode(ctx context.Context, h Holder, ttl time.Duration) (string, time.Time, error) {
+	defer c.callers.dropHolder(h)
+	return c.Directory.IssueActivationCode(ctx, h, ttl)
+}
+
+// SetPINs is Directory.SetPINs; every cached caller goes (a bulk write).
+func (c *CachedDirectory) SetPINs(ctx context.Context, hs []Holder, pin string) error {
+	defer c.callers.clear()
+	return c.Directory.SetPINs(ctx, hs, pin)
+}
+
+// AddMember is Directory.AddMember; the new member's phone is looked up
+// afresh (a family phone gains an identity).
+func (c *CachedDirectory) AddMember(ctx context.Context, coopID int64, nm NewMember) (Member, error) {
+	m, err := c.Directory.AddMember(ctx, coopID, nm)
+	if err == nil {
+		c.callers.dropPhone(m.Phone)
+	}
+	return m, err
+}
+
+// AddStaff is Directory.AddStaff; the new staff member's phone is looked
+// up afresh.
+func (c *CachedDirectory) AddStaff(ctx context.Context, coopID int64, name, phone string, role Role) (Staff, error) {
+	s, err := c.Directory.AddStaff(ctx, coopID, name, phone, role)
+	if err == nil {
+		c.callers.dropPhone(s.Phone)
+	}
+	return s, err
+}
+
+// AddStaffWithCredentials is Directory.AddStaffWithCredentials, dropping
+// like AddStaff.
+func (c *CachedDirectory) AddStaffWithCredentials(ctx context.Context, coopID int64, name, phone string, role Role, password string) (Staff, string, time.Time, error) {
+	s, pw, exp, err := c.Directory.AddStaffWithCredentials(ctx, coopID, name, phone, role, password)
+	if err == nil {
+		c.callers.dropPhone(s.Phone)
+	}
+	return s, pw, exp, err
+}

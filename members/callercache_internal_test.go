@@ -82,6 +82,29 @@ func TestCachedDirectoryDropsItsOwnWritesAtOnce(t *testing.T) {
 		require.ErrorIs(t, err, ErrWrongPIN)
 		_, hit = c.identifyOne(t)
 		assert.False(t, hit, "a wrong PIN with the balances drops the holder too")
+
+		_, _, err = c.IssueActivationCode(ctx, h, ActivationCodeTTL)
+		require.NoError(t, err)
+		_, hit = c.identifyOne(t)
+		assert.False(t, hit, "issuing a code may lock the old PIN (during a timed lock): looked up afresh")
+
+		require.NoError(t, c.SetPINs(ctx, []Holder{h}, "975310"))
+		id, hit = c.identifyOne(t)
+		assert.False(t, hit)
+		assert.False(t, id.PINLocked)
+
+		// A second member on the family phone, added through this instance
+		// (the admin API, the counter): both at the next dial.
+		_, err = c.AddMember(ctx, h.CooperativeID, NewMember{No: "C-2", Name: "Anak", Phone: "081300000001"})
+		require.NoError(t, err)
+		ids, err := c.Identify(ctx, "*772#", "+6281300000001")
+		require.NoError(t, err)
+		assert.Len(t, ids, 2)
+		_, err = c.AddStaff(ctx, h.CooperativeID, "Yosef", "+6281300000001", RoleTeller)
+		require.NoError(t, err)
+		ids, err = c.Identify(ctx, "*772#", "+6281300000001")
+		require.NoError(t, err)
+		assert.Len(t, ids, 3)
 	})
 }
 

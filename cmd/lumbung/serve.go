@@ -225,7 +225,9 @@ func (a *app) routes() *echo.Echo {
 
 // apiServer is the admin API over the service layer with every store.
 func (a *app) apiServer() *api.Server {
-	svc := service.New(service.Deps{Directory: a.dir, Books: ledger.CacheSettings(a.books), Registry: a.dir, Finder: a.dir,
+	// The API's writes through a.callers drop this instance's cached callers at
+	// once; other instances hear PostgreSQL's notices.
+	svc := service.New(service.Deps{Directory: a.callers, Books: ledger.CacheSettings(a.books), Registry: a.callers, Finder: a.dir,
 		Management: a.books, Records: a.books})
 	return &api.Server{Service: svc, Tokens: a.dir, Requests: a.books, Log: a.log}
 }
