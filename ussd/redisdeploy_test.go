@@ -80,6 +80,46 @@ func TestRedisSentinelStore(t *testing.T) {
 		"the failover client talks to the master Sentinel names")
 }
 
+// TestRedisSentinelFailover: the Sentinel promotes the replica while a
+// session is live; the store, through the failover client, finds the new
+// master by itself and the session goes on with its state.
+func TestRedisSentinelFailover(t *testing.T) {
+	sentinel := ussdtest.StartRedisSentinel(t)
+	client := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: sentinel.MasterName,
+		SentinelAddrs: []string{sentinel.Addr}, DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
+	t.Cleanup(func() { _ = client.Close() })
+	s := ussd.NewRedisStore(client, "lumbungtest:", noLapse)
+	l := ussd.NewRedisRateLimiter(client, "lumbungtest:")
+	ctx := t.Context()
+	limit := ussd.Limit{Limiter: l, Phone: "+6281234567890", PerMinute: 100}
+	for range 3 {
+		require.NoError(t, s.UpdateLimited(ctx, "africastalking:live", longTTL, limit, increment))
+	}
+	// What the master acknowledged has reached the replica.
+	require.NoError(t, client.Do(ctx, "WAIT", 1, 5000).Err())
+	old := sentinel.MasterAddr
+
+	sentinel.Failover(t)
+	require.NotEqual(t, old, sentinel.MasterAddr)
+
+	// The client learns of the switch from the Sentinel: hops in the
+	// moment of the switch may fail (the handler answers them politely);
+	// soon they go through on the new master.
+	failed := 0
+	require.Eventually(t, func() bool {
+		err := s.UpdateLimited(ctx, "africastalking:live", longTTL, limit, increment)
+		if err != nil {
+			failed++
+		}
+		return err == nil
+	}, eventually, 50*time.Millisecond, "the store never reached the new master")
+	t.Logf("%d hops failed during the failover", failed)
+	assertState(t, s, "africastalking:live", "4")
+	info, err := client.Info(ctx, "server").Result()
+	require.NoError(t, err)
+	assert.Contains(t, info, "tcp_port:"+sentinel.MasterAddr[strings.LastIndex(sentinel.MasterAddr, ":")+1:], "the client is on the new master")
+}
+
 // Keys with braces or a leading '~' keep both of a session's keys in one
 // slot (on a cluster the commit script would fail CROSSSLOT otherwise) and
 // stay apart from each other.

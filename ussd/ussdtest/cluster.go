@@ -32,12 +32,62 @@ type RedisCluster struct {
 // Kill stops the master at Addrs[i] with SIGKILL, as a machine that dies.
 func (c *RedisCluster) Kill(i int) { c.stop[i]() }
 
-// RedisSentinel is a throwaway Redis master watched by one Sentinel
-// (`redis-server --sentinel`), both started by the test harness.
+// RedisSentinel is a throwaway Redis master with one replica, watched by
+// one Sentinel (`redis-server --sentinel`), all started by the test harness.
 type RedisSentinel struct {
-	MasterName string // the name Sentinel knows the master by
-	MasterAddr string // host:port of the master
-	Addr       string // host:port of the Sentinel
+	MasterName  string // the name Sentinel knows the master by
+	MasterAddr  string // host:port of the master
+	ReplicaAddr string // host:port of its replica
+	Addr        string // host:port of the Sentinel
+}
+
+// Failover has the Sentinel promote the replica (SENTINEL FAILOVER) and
+// waits until it names the replica as the master and the old master
+// follows it; MasterAddr and ReplicaAddr swap.
+func (s *RedisSentinel) Failover(t testing.TB) {
+	t.Helper()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
+	defer sc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sc.Failover(ctx, s.MasterName).Err(); err != nil {
+		t.Fatalf("SENTINEL FAILOVER %s: %v", s.MasterName, err)
+	}
+	if err := waitMaster(ctx, sc, s.MasterName, s.ReplicaAddr); err != nil {
+		t.Fatal(err)
+	}
+	// Sentinel names the new master before the old one is told to follow
+	// it; until then the old master still takes writes (which its resync
+	// then drops). Wait until it follows.
+	old := redis.NewClient(&redis.Options{Addr: s.MasterAddr})
+	defer old.Close()
+	for {
+		info, err := old.Info(ctx, "replication").Result()
+		if err == nil && strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("old master %s never follows the new one: %s %v", s.MasterAddr, info, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	s.MasterAddr, s.ReplicaAddr = s.ReplicaAddr, s.MasterAddr
+}
+
+// waitMaster waits until the Sentinel names addr as name's master.
+func waitMaster(ctx context.Context, sc *redis.SentinelClient, name, addr string) error {
+	for {
+		got, err := sc.GetMasterAddrByName(ctx, name).Result()
+		if err == nil && len(got) == 2 && net.JoinHostPort(got[0], got[1]) == addr {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sentinel does not name %s as master %s: %v %v", addr, name, got, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // StartRedisCluster starts a RedisCluster and waits until every node reports
@@ -143,16 +193,18 @@ func StartRedisSentinel(t testing.TB) *RedisSentinel {
 
 func startSentinel(t testing.TB, server, dir string) (*RedisSentinel, error) {
 	t.Helper()
-	ports, err := freePorts(2)
+	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
 	}
 	s := &RedisSentinel{MasterName: "lumbungtest",
-		MasterAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-		Addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))}
+		MasterAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		ReplicaAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
+		Addr:        net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))}
 	masterDir := filepath.Join(dir, "master-"+strconv.Itoa(ports[0]))
-	sentinelDir := filepath.Join(dir, "sentinel-"+strconv.Itoa(ports[1]))
-	for _, d := range []string{masterDir, sentinelDir} {
+	replicaDir := filepath.Join(dir, "replica-"+strconv.Itoa(ports[1]))
+	sentinelDir := filepath.Join(dir, "sentinel-"+strconv.Itoa(ports[2]))
+	for _, d := range []string{masterDir, replicaDir, sentinelDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
@@ -161,13 +213,36 @@ func startSentinel(t testing.TB, server, dir string) (*RedisSentinel, error) {
 		"--save", "", "--appendonly", "no"); err != nil {
 		return nil, err
 	}
-	if err := waitPing(s.MasterAddr); err != nil {
+	if _, err := startRedis(t, server, replicaDir, "--port", strconv.Itoa(ports[1]), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", strconv.Itoa(ports[0])); err != nil {
 		return nil, err
+	}
+	for _, addr := range []string{s.MasterAddr, s.ReplicaAddr} {
+		if err := waitPing(addr); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The replica in sync before the Sentinel looks, so that the Sentinel's
+	// first INFO of the master finds it.
+	replica := redis.NewClient(&redis.Options{Addr: s.ReplicaAddr})
+	defer replica.Close()
+	for {
+		info, err := replica.Info(ctx, "replication").Result()
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("replica %s never in sync: %s %v", s.ReplicaAddr, info, err)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	// Sentinel rewrites its configuration file, so it gets one of its own.
 	conf := filepath.Join(sentinelDir, "sentinel.conf")
 	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 5000\n",
-		ports[1], sentinelDir, s.MasterName, ports[0], s.MasterName)
+		ports[2], sentinelDir, s.MasterName, ports[0], s.MasterName)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, err
 	}
@@ -179,18 +254,20 @@ func startSentinel(t testing.TB, server, dir string) (*RedisSentinel, error) {
 	}
 	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Addr})
 	defer sc.Close()
-	deadline := time.Now().Add(15 * time.Second)
+	if err := waitMaster(ctx, sc, s.MasterName, s.MasterAddr); err != nil {
+		return nil, err
+	}
+	// A failover needs the Sentinel to know the replica.
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		addr, err := sc.GetMasterAddrByName(ctx, s.MasterName).Result()
-		cancel()
-		if err == nil && len(addr) == 2 && net.JoinHostPort(addr[0], addr[1]) == s.MasterAddr {
+		replicas, err := sc.Replicas(ctx, s.MasterName).Result()
+		if err == nil && len(replicas) == 1 && replicas[0]["flags"] == "slave" && replicas[0]["master-link-status"] == "ok" {
 			return s, nil
 		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("sentinel at %s does not name master %s: %v %v", s.Addr, s.MasterName, addr, err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sentinel does not see replica %s: %v %v", s.ReplicaAddr, replicas, err)
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
