@@ -202,3 +202,29 @@ func keysPerMaster(t *testing.T, client redis.UniversalClient, pattern string) m
 	}
 	return out
 }
+
+// BenchmarkRedisDeployments is one rate-limited hop's Redis work (the held
+// update with the count in its pipeline) on the single test server and on
+// a three-master cluster the harness starts, where the pipeline is split
+// between the session's master and the phone's:
+//
+//	go test ./ussd -run '^$' -bench RedisDeployments -benchtime 2s
+func BenchmarkRedisDeployments(b *testing.B) {
+	cluster := ussdtest.StartRedisCluster(b)
+	for _, d := range []struct {
+		name    string
+		backend func(testing.TB) (redis.UniversalClient, string)
+	}{{"server", ussdtest.Redis}, {"cluster", cluster.Client}} {
+		b.Run(d.name, func(b *testing.B) {
+			client, prefix := d.backend(b)
+			s := ussd.NewRedisStore(client, prefix, 10*time.Second)
+			limit := ussd.Limit{Limiter: ussd.NewRedisRateLimiter(client, prefix), Phone: "+6281234567891", PerMinute: 1 << 30}
+			ctx := context.Background()
+			for b.Loop() {
+				if err := s.UpdateLimited(ctx, "africastalking:bench", time.Minute, limit, increment); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
