@@ -123,14 +123,7 @@ func backupSQLite(ctx context.Context, src, dst string, force bool) (backupResul
 	if err := syncFile(tmp); err != nil {
 		return res, err
 	}
-	if force {
-		err = os.Rename(tmp, dst)
-	} else if err = os.Link(tmp, dst); err == nil {
-		os.Remove(tmp)
-	} else if errors.Is(err, fs.ErrExist) {
-		return res, fmt.Errorf("%s appeared while the copy was made: choose another name, or add --force to replace it", dst)
-	}
-	if err != nil {
+	if err := install(tmp, dst, force); err != nil {
 		return res, fmt.Errorf("put the copy in place at %s: %w", dst, err)
 	}
 	installed = true
@@ -143,6 +136,27 @@ func backupSQLite(ctx context.Context, src, dst string, force bool) (backupResul
 	}
 	res.File, res.Bytes, res.TookMS = dst, fi.Size(), time.Since(start).Milliseconds()
 	return res, nil
+}
+
+// install moves the finished copy tmp to dst. Without force a hard link
+// puts it there only if dst does not exist, atomically; on a file system
+// without hard links it checks first and renames.
+func install(tmp, dst string, force bool) error {
+	if force {
+		return os.Rename(tmp, dst)
+	}
+	err := os.Link(tmp, dst)
+	switch {
+	case err == nil:
+		os.Remove(tmp) // the copy is in place under both names; the temporary one goes
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%s appeared while the copy was made: choose another name, or add --force to replace it", dst)
+	}
+	if _, statErr := os.Lstat(dst); !errors.Is(statErr, fs.ErrNotExist) {
+		return fmt.Errorf("%s appeared while the copy was made: choose another name, or add --force to replace it", dst)
+	}
+	return os.Rename(tmp, dst)
 }
 
 // openSQLiteFile opens an SQLite file with the driver alone (no pragma

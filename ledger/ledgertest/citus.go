@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -36,13 +35,31 @@ var (
 	stmtGapRow   = regexp.MustCompile("^\\| `([^`]+)` \\|")
 )
 
+// citusPlanPath finds ledger/CITUS.md from the module root: the nearest
+// directory above the test's working directory (its package) that holds
+// go.mod.
+func citusPlanPath() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return filepath.Join("ledger", "CITUS.md")
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "ledger", "CITUS.md")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return filepath.Join("ledger", "CITUS.md")
+		}
+		dir = parent
+	}
+}
+
 // ReadCitusPlan parses ledger/CITUS.md: the rows of its "Placement" table,
 // of "Keys still to change" and of "Hot-path statements still to change".
 func ReadCitusPlan(t testing.TB) CitusPlan {
 	t.Helper()
-	_, here, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(here), "..", "CITUS.md")
-	f, err := os.Open(path)
+	f, err := os.Open(citusPlanPath())
 	if err != nil {
 		t.Fatalf("read the distribution plan: %v", err)
 	}
