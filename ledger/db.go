@@ -102,6 +102,13 @@ func withBinaryParameters(dsn string) string {
 	return strings.TrimSpace(dsn) + " binary_parameters=yes" // key=value form
 }
 
+// sqliteURIPath escapes the characters a SQLite URI filename reads as
+// syntax: a "#" or "?" in a directory name (a test's "…#01") would cut the
+// path short and open another file.
+func sqliteURIPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
 // OpenSQLite opens (creating if needed) the embedded database file at path.
 // Times are stored as integer microseconds so they compare numerically, and
 // every transaction begins IMMEDIATE so writers queue instead of failing.
@@ -121,7 +128,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	q.Set("_txlock", "immediate")
 	q.Set("_time_integer_format", "unix_micro")
 	q.Set("_inttotime", "1")
-	x, err := sqlx.Open("sqlite", "file:"+path+"?"+q.Encode())
+	x, err := sqlx.Open("sqlite", "file:"+sqliteURIPath(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}

@@ -40,3 +40,20 @@ func TestSQLiteFileIsTheOwnersAlone(t *testing.T) {
 	require.NoError(t, db.Get(&n, `SELECT COUNT(*) FROM cooperatives`), "the data is still there")
 	assert.Equal(t, os.FileMode(0o600), mode(path), "a 0644 file is tightened on open")
 }
+
+// TestSQLitePathWithURICharacters: a "#", "?" or "%" in the path names
+// that file, not a shorter one (a test's subdirectory "…#01" once opened
+// a file shared with other tests).
+func TestSQLitePathWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a#01", "b?x=1", "c%20d")
+	path := filepath.Join(dir, "lumbung.db")
+	db, err := ledger.OpenSQLite(t.Context(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	require.NoError(t, db.Migrate(t.Context(), nil))
+	_, err = os.Stat(path)
+	require.NoError(t, err, "the database is the file at the path given")
+	entries, err := os.ReadDir(filepath.Dir(filepath.Dir(filepath.Dir(dir))))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "nothing created beside the path's first directory")
+}
