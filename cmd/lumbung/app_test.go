@@ -532,6 +532,11 @@ func TestPINLifecycleStatementAndLoanInfo(t *testing.T) {
 		assert.Contains(t, s.Text, "PIN berhasil dibuat")
 		assert.True(t, strings.HasPrefix(journey(t, env.phone("081277770000"))[0].Text, "Petugas Kopdit Demo Sejahtera\n1 Terima Setoran"))
 
+		// The demo's teller signs in to the counter with the printed password.
+		teller, err := env.app.dir.CheckWebPassword(ctx, ids[0].Cooperative.ID, "081299990000", "demo-teller-2026")
+		require.NoError(t, err)
+		assert.Equal(t, "Yosef Teller", teller.Name)
+
 		// 4 Mutasi: PIN, then the last transactions, paged with 98 until END.
 		p := env.phone("081234567890")
 		screens = journey(t, p, "4", "802467")

@@ -34,11 +34,12 @@ var demoMembers = []demoPerson{
 type demoStaffer struct {
 	name, phone, pin string
 	role             members.Role
+	password         string // the counter pages' web password (demo only: printed at start)
 }
 
 var demoStaff = []demoStaffer{
-	{"Yosef Teller", "081299990000", "975310", members.RoleTeller},
-	{"Fransiska Kolektor", "081299990001", "864200", members.RoleCollector},
+	{"Yosef Teller", "081299990000", "975310", members.RoleTeller, "demo-teller-2026"},
+	{"Fransiska Kolektor", "081299990001", "864200", members.RoleCollector, "demo-kolektor-2026"},
 }
 
 // demoVaultCash is the demo cooperative's opening cash.
@@ -95,6 +96,10 @@ Try it in another terminal:
 		fmt.Fprintf(out, "  %-10s %-14s %s  %s (%s)\n", "staff", st.phone, st.pin, st.name, st.role)
 	}
 	fmt.Fprintln(out, "\n  Loans: A-003 PJ-0001 (next installment due in a few days), A-002 PJ-0002 (two installments overdue).")
+	fmt.Fprintf(out, "\n  Staff pages: http://%s/counter/ (training phone: http://%s/counter/phone)\n", port, port)
+	for _, st := range demoStaff {
+		fmt.Fprintf(out, "  %-14s web password %s  %s\n", st.phone, st.password, st.name)
+	}
 	fmt.Fprintln(out)
 	return nil
 }
@@ -167,6 +172,9 @@ func seedDemo(ctx context.Context, dir *members.Directory, books *ledger.Ledger,
 			return err
 		}
 		if err := dir.SetPIN(ctx, members.Holder{Kind: members.KindStaff, ID: s.ID, CooperativeID: coop.ID}, st.pin); err != nil {
+			return err
+		}
+		if err := dir.SetWebPassword(ctx, s.ID, coop.ID, st.password); err != nil {
 			return err
 		}
 	}

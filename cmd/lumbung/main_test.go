@@ -56,6 +56,10 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, s.End)
 	assert.Contains(t, s.Text, "Sukarela Rp1.250.000")
+	resp, err := http.Get(base + "/counter/login")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the counter pages are served")
 
 	stop() // what SIGTERM does
 	select {
@@ -67,6 +71,7 @@ func TestServe(t *testing.T) {
 	out := stdout.String()
 	assert.Contains(t, out, "phone --url http://"+addr+" --msisdn 081234567890 --code '*123#'")
 	assert.Contains(t, out, "246810", "the demo PINs are printed for the newcomer")
+	assert.Contains(t, out, "web password demo-teller-2026", "and the demo staff's counter password")
 	assert.NotContains(t, stderr.String(), "246810", "PINs never reach the log")
 	assert.Contains(t, stderr.String(), "stopped")
 
