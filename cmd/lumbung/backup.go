@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -162,7 +163,9 @@ func install(tmp, dst string, force bool) error {
 // openSQLiteFile opens an SQLite file with the driver alone (no pragma
 // that would write): the source of a backup, or a copy to check.
 func openSQLiteFile(ctx context.Context, path string, readOnly bool) (*sql.DB, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(30000)"
+	// As ledger.OpenSQLite: "%", "?" and "#" are URI syntax, escaped so a
+	// directory named "…#01" opens the file that is there.
+	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?_pragma=busy_timeout(30000)"
 	if readOnly {
 		dsn += "&mode=ro"
 	}

@@ -382,3 +382,33 @@ func TestPostgresDumpRestoreReconcile(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errLine, "pg_dump -Fc")
 }
+
+// A data dir and a target whose names hold URI syntax ("#", "?", "%").
+func TestBackupPathsWithURISyntax(t *testing.T) {
+	ctx := context.Background()
+	dataDir := filepath.Join(t.TempDir(), "data#01?x%20")
+	t.Setenv("LUMBUNG_DATA_DIR", dataDir)
+	db, err := ledger.OpenSQLite(ctx, filepath.Join(dataDir, "lumbung.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	require.NoError(t, db.Migrate(ctx, nil))
+	people, err := members.NewDirectory(db, []byte(strings.Repeat("r", 32)), nil)
+	require.NoError(t, err)
+	require.NoError(t, seedDemo(ctx, people, ledger.New(db, nil), time.Now()))
+	var journals int64
+	require.NoError(t, db.Get(&journals, `SELECT COUNT(*) FROM journals`))
+	require.Positive(t, journals)
+
+	outDir := filepath.Join(t.TempDir(), "out#2")
+	require.NoError(t, os.Mkdir(outDir, 0o700))
+	file := filepath.Join(outDir, "copy?.db")
+	code, stdout, stderr := runBackup(t, file, "--json")
+	require.Equal(t, 0, code, stderr)
+	var res backupResult
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	assert.Equal(t, journals, res.Journals, "the copy is of the database in that directory")
+	restoreEmbedded(t, file)
+	code, rep, stderr := reconcileJSON(t)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, int(journals), rep.Journals)
+}
