@@ -5,10 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // A look begun during an outage that finishes after the backend came back
@@ -47,4 +50,18 @@ func TestBackendWatchKeepsTheNewestFinding(t *testing.T) {
 	close(release)
 	assert.Error(t, w.look(context.Background())["sessions"])
 	assert.True(t, w.Down())
+}
+
+// A /readyz whose client hangs up before the probes answer (a load
+// balancer's check timeout) records no outage: hops go on as usual.
+func TestReadyzClientHangingUpRecordsNoOutage(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // the checker has already given up
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/readyz", nil)
+		rec := httptest.NewRecorder()
+		require.NoError(t, env.app.ready(env.app.echo.NewContext(req, rec)))
+		assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.False(t, env.app.watch.Down(), "no backend marked down")
+	})
 }

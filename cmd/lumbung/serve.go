@@ -236,7 +236,11 @@ func (a *app) apiServer() *api.Server {
 // probed at once and given readyTimeout: "ok", "unreachable" or "timeout".
 // What it finds is what USSD hops go by until the next look.
 func (a *app) ready(c echo.Context) error {
-	errs := a.watch.look(c.Request().Context())
+	// Not the request's context: a health checker that hangs up early
+	// (haproxy's check timeout) would otherwise record an outage, and
+	// every hop would get the polite END until the next look. Each probe
+	// still has readyTimeout.
+	errs := a.watch.look(context.WithoutCancel(c.Request().Context()))
 	status := map[string]string{}
 	code := http.StatusOK
 	for name, err := range errs {
