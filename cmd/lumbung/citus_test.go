@@ -129,21 +129,7 @@ func TestHotPathStatementsNameTheCooperative(t *testing.T) {
 	env.app.dir.InvalidateCache() // the hops load the service codes: those statements count too
 	log.on.Store(true)
 
-	for _, j := range []struct {
-		phone  string
-		inputs []string
-		want   string
-	}{
-		{"081234567890", []string{"1", "246810"}, "Saldo"},
-		{"081234567890", []string{"4", "246810"}, "Mutasi"},
-		{"081234567891", []string{"2", "5", "802461"}, "PJ-0001"},
-		{"081234567891", []string{"2", "3", "2", "10000", "802461"}, "berhasil"}, // from sukarela
-		{"081299990000", []string{"1", "975310", "A-001", "2", "50000", "1"}, "tercatat"},
-		{"081299990000", []string{"2", "975310", "A-003", "10000", "1"}, "tercatat"}, // cash at the counter
-	} {
-		s := journey(t, env.phone(j.phone), j.inputs...)
-		require.Contains(t, last(s).Text, j.want, "%s %v", j.phone, j.inputs)
-	}
+	playHotPathJourneys(t, env)
 	for i, text := range []string{"SALDO", "MUTASI", "PINJAMAN"} {
 		resp, err := http.Get(env.srv.URL + "/sms/kannel?from=081234567890&to=1234&text=" + url.QueryEscape(text) + fmt.Sprintf("&id=citus-%d", i))
 		require.NoError(t, err)

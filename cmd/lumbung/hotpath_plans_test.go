@@ -51,21 +51,7 @@ func TestHotPathStatementsDoNotGrowWithTheCooperative(t *testing.T) {
 	}
 	ledgertest.PlanPhases(t, migrated, func(t *testing.T) {
 		plans.Take()
-		for _, j := range []struct {
-			phone  string
-			inputs []string
-			want   string
-		}{
-			{"081234567890", []string{"1", "246810"}, "Saldo"},
-			{"081234567890", []string{"4", "246810"}, "Mutasi"},
-			{"081234567891", []string{"2", "5", "802461"}, "PJ-0001"},
-			{"081234567891", []string{"2", "3", "2", "10000", "802461"}, "berhasil"}, // from sukarela
-			{"081299990000", []string{"1", "975310", "A-001", "2", "50000", "1"}, "tercatat"},
-			{"081299990000", []string{"2", "975310", "A-003", "10000", "1"}, "tercatat"}, // cash at the counter
-		} {
-			s := journey(t, env.phone(j.phone), j.inputs...)
-			require.Contains(t, last(s).Text, j.want, "%s %v", j.phone, j.inputs)
-		}
+		playHotPathJourneys(t, env)
 		for _, text := range []string{"SALDO", "MUTASI", "PINJAMAN"} {
 			sendSMS(t, "081234567890", text)
 		}
@@ -85,4 +71,30 @@ func TestHotPathStatementsDoNotGrowWithTheCooperative(t *testing.T) {
 			assert.True(t, kinds[k], "a statement with %q was checked", k)
 		}
 	})
+}
+
+// hotPathJourneys are the USSD journeys of the hot path: balance,
+// statement, loan info, a repayment from sukarela, and a teller's cash
+// deposit and cash repayment.
+var hotPathJourneys = []struct {
+	phone  string
+	inputs []string
+	want   string
+}{
+	{"081234567890", []string{"1", "246810"}, "Saldo"},
+	{"081234567890", []string{"4", "246810"}, "Mutasi"},
+	{"081234567891", []string{"2", "5", "802461"}, "PJ-0001"},
+	{"081234567891", []string{"2", "3", "2", "10000", "802461"}, "berhasil"}, // from sukarela
+	{"081299990000", []string{"1", "975310", "A-001", "2", "50000", "1"}, "tercatat"},
+	{"081299990000", []string{"2", "975310", "A-003", "10000", "1"}, "tercatat"}, // cash at the counter
+}
+
+// playHotPathJourneys plays every hot-path journey on env, checking each
+// ends where it should.
+func playHotPathJourneys(t *testing.T, env *testEnv) {
+	t.Helper()
+	for _, j := range hotPathJourneys {
+		s := journey(t, env.phone(j.phone), j.inputs...)
+		require.Contains(t, last(s).Text, j.want, "%s %v", j.phone, j.inputs)
+	}
 }
