@@ -1,8 +1,6 @@
 package counter
 
 import (
-	"fmt"
-
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/menus"
 )
@@ -11,7 +9,7 @@ import (
 // English. Account names and the money words members see on USSD come
 // from the USSD catalogue (menus.T), so a teller says what the member's
 // phone says; refusals come from the service layer's vocabulary.
-var catalogue = map[string][2]string{
+var catalogue = menus.Catalogue{
 	"app":                {"Loket", "Counter"},
 	"title.login":        {"Masuk petugas", "Staff sign-in"},
 	"title.password":     {"Ganti kata sandi", "Change password"},
@@ -206,20 +204,7 @@ var catalogue = map[string][2]string{
 
 // T is catalogue text key in lang ("en", else Bahasa Indonesia), formatted
 // with args; an unknown key shows as itself.
-func T(lang, key string, args ...any) string {
-	pair, ok := catalogue[key]
-	if !ok {
-		return key
-	}
-	s := pair[0]
-	if lang == "en" {
-		s = pair[1]
-	}
-	if len(args) > 0 {
-		return fmt.Sprintf(s, args...)
-	}
-	return s
-}
+func T(lang, key string, args ...any) string { return catalogue.T(lang, key, args...) }
 
 // accountName is an account's name as USSD shows it ("Simpanan Sukarela").
 func accountName(lang string, k ledger.AccountKind) string {

@@ -4,7 +4,7 @@ import "fmt"
 
 // catalogue holds every text a member or staff member sees, in Bahasa
 // Indonesia and English. Keys are stable; wording may be polished.
-var catalogue = map[string][2]string{
+var catalogue = Catalogue{
 	"error.internal":      {"Maaf, layanan sedang gangguan. Silakan coba lagi nanti.", "Sorry, the service is having a problem. Please try again later."},
 	"error.unknown_code":  {"Maaf, kode layanan ini belum terdaftar. Silakan hubungi kantor koperasi Anda.", "Sorry, this service code is not registered. Please contact your cooperative's office."},
 	"error.unknown_phone": {"Nomor Anda belum terdaftar di %s. Silakan hubungi kantor koperasi.", "Your number is not registered with %s. Please contact the cooperative's office."},
@@ -159,8 +159,16 @@ var catalogue = map[string][2]string{
 // T returns the text for key in lang ("id" or "en"), formatted with args.
 // An unknown key is a programming error caught by the catalogue test; at run
 // time it renders the key itself rather than panicking.
-func T(lang, key string, args ...any) string {
-	pair, ok := catalogue[key]
+func T(lang, key string, args ...any) string { return catalogue.T(lang, key, args...) }
+
+// Catalogue holds texts by key, each in Bahasa Indonesia then English; the
+// counter pages keep theirs in one too.
+type Catalogue map[string][2]string
+
+// T is c's text for key in lang ("en", else Bahasa Indonesia), formatted
+// with args; an unknown key renders as itself rather than panicking.
+func (c Catalogue) T(lang, key string, args ...any) string {
+	pair, ok := c[key]
 	if !ok {
 		return key
 	}
