@@ -226,10 +226,24 @@ func TestBrowserJourney(t *testing.T) {
 	do(chromedp.Navigate(u("/counter/phone")), chromedp.WaitVisible(chromedp.CSS("#msisdn")))
 	do(chromedp.SetValue(chromedp.CSS("#msisdn"), "+6281234567890"), chromedp.Click(chromedp.CSS("#dial")), chromedp.WaitVisible(chromedp.CSS("#input")))
 	assert.Contains(t, text("#screen"), "1 Cek Saldo")
-	do(chromedp.SendKeys(chromedp.CSS("#input"), "1"), chromedp.Click(chromedp.CSS("#send")), chromedp.WaitVisible(chromedp.CSS("#input")))
-	assert.Contains(t, text("#screen"), "Masukkan PIN")
+	// The old page's #input is visible until the next one replaces it:
+	// wait for the screen itself to change.
+	waitScreen := func(want string) string {
+		t.Helper()
+		var s string
+		require.Eventually(t, func() bool {
+			c, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			got, err := chromedp.Run(c, chromedp.Text(chromedp.CSS("#screen")))
+			s = got
+			return err == nil && strings.Contains(got, want)
+		}, 15*time.Second, 50*time.Millisecond, "the phone never showed %q (last: %q)", want, s)
+		return s
+	}
+	do(chromedp.SendKeys(chromedp.CSS("#input"), "1"), chromedp.Click(chromedp.CSS("#send")))
+	waitScreen("Masukkan PIN")
 	do(chromedp.SendKeys(chromedp.CSS("#input"), "246810"), chromedp.Click(chromedp.CSS("#send")), chromedp.WaitVisible(chromedp.CSS("#dial")))
-	screen := text("#screen")
+	screen := waitScreen("Sukarela Rp1.250.000")
 	assert.Contains(t, screen, "Sukarela Rp1.250.000")
 	assert.Contains(t, screen, "Wajib Rp75.000")
 	shot("phone", 360)
