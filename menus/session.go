@@ -75,6 +75,14 @@ type Session struct {
 	// retried hop gets Last again and causes nothing.
 	Hop  int    `json:"hop"`
 	Last *Reply `json:"last,omitempty"`
+	// Trail binds the session to the inputs that reached it, where the
+	// provider sends them all on every hop (Africa's Talking's text): a
+	// keyed MAC of that history as of hop Hop, set by the transport. A hop
+	// must carry it to go on (or, repeating Hop, to be answered Last), so a
+	// stranger who knows the session id and the phone, but not the inputs
+	// (the PIN among them), can neither steer the session nor read its last
+	// screen. Only the MAC is kept: the key lives outside the store.
+	Trail string `json:"trail,omitempty"`
 
 	// balances were read with the PIN in this hop for the balance screen
 	// it leads to; never stored (unexported).

@@ -94,6 +94,8 @@ func (a AfricasTalking) Parse(r *http.Request) (Request, error) {
 		MSISDN:      msisdn,
 		ServiceCode: serviceCode,
 		Phase:       PhaseBegin,
+		history:     text,
+		hasHistory:  true,
 	}
 	if text != "" {
 		// Every input so far, joined by "*"; the last segment is the new one.

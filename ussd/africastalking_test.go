@@ -230,6 +230,13 @@ func TestAfricasTalkingParse(t *testing.T) {
 	for _, c := range atCases {
 		t.Run(c.label, func(t *testing.T) {
 			got, err := AfricasTalking{}.Parse(newATRequest(c))
+			if c.reason == "" { // the whole text is kept, for the session's trail
+				form, perr := url.ParseQuery(c.body)
+				if perr != nil {
+					t.Fatal(perr)
+				}
+				c.want.history, c.want.hasHistory = form.Get("text"), true
+			}
 			checkParse(t, got, err, c.want, c.reason, func(reason string) { checkReasonHidesText(t, reason, c.body) })
 		})
 	}

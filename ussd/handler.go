@@ -51,8 +51,15 @@ type Handler struct {
 	// (LUMBUNG_USSD_RATE_LIMIT; 0 or a nil Limiter turns it off).
 	Limiter   RateLimiter
 	RateLimit int
+	// HistoryKey keys the MAC that binds a session to its inputs (see
+	// place; NewHistoryKey derives it from LUMBUNG_SECRET). Instances
+	// sharing a session store need the same key; nil draws a random one
+	// for this handler alone.
+	HistoryKey []byte
 
 	workers hopWorkers
+	keyOnce sync.Once
+	key     []byte
 }
 
 // hopWorkers run hops on goroutines that stay for the next hop a while: a
@@ -176,6 +183,7 @@ const (
 	outcomeUnavailable = "unavailable"   // a backend was known to be down
 	outcomeHungUp      = "hung_up"       // the provider closed the request before the reply
 	outcomeFull        = "sessions_full" // the in-process store is at its cap: a new session refused
+	outcomeForeign     = "foreign"       // a hop that does not follow its session (number or input history)
 )
 
 func (h *Handler) hop(a Adapter) echo.HandlerFunc {
@@ -425,11 +433,21 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 			// A session id reused by another phone: never show one
 			// member's session to another.
 			return nil, fmt.Errorf("session of %s hopped from %s", members.MaskMSISDN(s.MSISDN), members.MaskMSISDN(req.MSISDN))
-		case old != nil && s.Last != nil && req.HopIndex >= 0 && req.HopIndex <= s.Hop:
-			// A telco retry (or a stale hop): the same reply, no effect.
-			reply, screen, outcome = *s.Last, s.Screen, outcomeDuplicate
-			return old, nil
-		case old == nil && !begin:
+		case old != nil:
+			switch h.place(&s, key, req) {
+			case hopRepeat:
+				// A telco retry: the same reply, no effect.
+				reply, screen, outcome = *s.Last, s.Screen, outcomeDuplicate
+				return old, nil
+			case hopForeign:
+				// Not this session's hop (a forged or stale one): it is told
+				// the session is over and the session goes on untouched.
+				h.Log.Warn("ussd hop does not follow its session", "provider", req.Provider,
+					"msisdn", members.MaskMSISDN(req.MSISDN), "hop", req.HopIndex, "session_hop", s.Hop)
+				reply, screen, outcome = menus.Expired(lang), "", outcomeForeign
+				return old, nil
+			}
+		case !begin:
 			reply, screen, outcome = menus.Expired(lang), "", outcomeExpired
 			return nil, nil
 		}
@@ -454,6 +472,9 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 		lang = s.Lang
 		reply, screen, outcome = res.Reply, res.Screen, string(res.Outcome)
 		s.Hop, s.Last = hop, &res.Reply
+		if req.hasHistory {
+			s.Trail = h.trail(key, req.history)
+		}
 		// An ended session is kept until its TTL so a retried last hop
 		// still gets the identical reply.
 		return json.Marshal(s)

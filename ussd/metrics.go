@@ -15,7 +15,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Hops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lumbung_ussd_hops_total",
-			Help: "USSD hops answered, by provider, the screen shown and the outcome (continue, end, invalid, duplicate, expired, busy, error, cancelled, bad_request, rate_limited, timeout: gave up waiting on the database or Redis, unavailable: one was known to be down, hung_up: the provider closed the request first, sessions_full: the in-process store refused a new session at its cap).",
+			Help: "USSD hops answered, by provider, the screen shown and the outcome (continue, end, invalid, duplicate, expired, busy, error, cancelled, bad_request, rate_limited, timeout: gave up waiting on the database or Redis, unavailable: one was known to be down, hung_up: the provider closed the request first, sessions_full: the in-process store refused a new session at its cap, foreign: a hop that does not follow its session's hop number or input history, answered without touching it).",
 		}, []string{"provider", "screen", "outcome"}),
 		HopSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "lumbung_ussd_hop_duration_seconds",

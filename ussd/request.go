@@ -52,6 +52,14 @@ type Request struct {
 	// Preset holds inputs typed together with the code on the first hop
 	// ("auto-dial": *714*2*3# on a service code *714# gives ["2", "3"]).
 	Preset []string
+
+	// history is every input of the session so far, this hop's included,
+	// as the provider sent it (Africa's Talking's text); "" from providers
+	// that send only the latest input. It holds the PIN: never log it. The
+	// handler binds a session to it (Handler.HistoryKey).
+	history string
+	// hasHistory is set by adapters whose provider sends the history.
+	hasHistory bool
 }
 
 // Reply is the screen to show and whether the session ends with it.

@@ -31,6 +31,7 @@ func (a *app) mountCounter(e *echo.Echo) {
 		Backends:    a.watch,
 		Limiter:     a.limiter,
 		RateLimit:   a.cfg.USSDRateLimit,
+		HistoryKey:  a.historyKey,
 	}
 	srv := &counter.Server{
 		DB: a.db, Dir: a.dir, Books: a.books, Service: svc,

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -104,5 +107,88 @@ func TestSessionEndFromAnotherPhoneIsIgnored(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, s.End, "the session's own phone ended it: %q", s.Text)
 		assert.NotContains(t, s.Text, "Saldo", "no balance after the session ended")
+	})
+}
+
+// TestForgedHopsCannotStealASession: a stranger who knows a live session's
+// id and the member's phone, but not what the member typed (the PIN among
+// it), can neither read the session's last screen by replaying its hop
+// number nor steer it with a hop of the next number; nor can a hop that
+// skips or goes back a number (Hubtel's Sequence). Each forged hop is told
+// the session is over, and the member's session goes on untouched.
+func TestForgedHopsCannotStealASession(t *testing.T) {
+	eachBackend(t, nil, func(t *testing.T, env *testEnv) {
+		ctx := context.Background()
+		const expired = "Sesi Anda sudah berakhir. Silakan tekan kode layanan lagi."
+		at := func(sessionID, text string) string {
+			t.Helper()
+			code, body := post(t, env, "/ussd/africastalking", url.Values{"sessionId": {sessionID}, "serviceCode": {"*123#"},
+				"phoneNumber": {"+6281234567890"}, "networkCode": {"99999"}, "text": {text}})
+			require.Equal(t, http.StatusOK, code, body)
+			return body
+		}
+
+		t.Run("africastalking replay of the balance hop", func(t *testing.T) {
+			p := env.phone("081234567890")
+			balance := last(journey(t, p, "1", "246810"))
+			require.True(t, strings.HasPrefix(balance.Text, "Saldo Maria G."), balance.Text)
+			// The same hop number with another PIN: not the telco's retry.
+			assert.Equal(t, "END "+expired, at(p.SessionID(), "1*000000"))
+			assert.Equal(t, "END "+expired, at(p.SessionID(), "2*246810"), "the same number of inputs, other inputs")
+			// The telco's own retry still gets the balance.
+			again, err := p.Retry(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, balance, again)
+		})
+
+		t.Run("hubtel sequence that skips or goes back", func(t *testing.T) {
+			hubtel := func(sessionID string, seq int, msg string) (string, string) {
+				t.Helper()
+				b, _ := json.Marshal(map[string]any{"Mobile": "6281234567890", "SessionId": sessionID, "ServiceCode": "123",
+					"Type": "Response", "Message": msg, "Operator": "mtn", "Sequence": seq})
+				resp, err := env.srv.Client().Post(env.srv.URL+"/ussd/hubtel", "application/json", bytes.NewReader(b))
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				var reply struct{ Type, Message string }
+				require.NoError(t, json.NewDecoder(resp.Body).Decode(&reply))
+				return reply.Type, reply.Message
+			}
+			p := env.phone("081234567890")
+			p.Provider = ussdtest.Hubtel
+			s := last(journey(t, p, "1"))
+			require.Contains(t, s.Text, "Masukkan PIN")
+			for _, seq := range []int{4, 9, 1} { // the session answered Sequence 2; 3 is next
+				typ, msg := hubtel(p.SessionID(), seq, "246810")
+				assert.Equal(t, []string{"Release", expired}, []string{typ, msg}, "Sequence %d", seq)
+			}
+			s, err := p.Send(ctx, "246810")
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(s.Text, "Saldo Maria G."), s.Text)
+		})
+		t.Run("africastalking hop of the next number", func(t *testing.T) { // last: it changes the PIN
+			p := env.phone("081234567890")
+			s := last(journey(t, p, "6", "246810"))
+			require.Contains(t, s.Text, "Buat PIN baru")
+			// A guess at the PIN the member typed, and the new PIN twice.
+			assert.Equal(t, "END "+expired, at(p.SessionID(), "6*000000*111111"))
+			assert.Equal(t, "END "+expired, at(p.SessionID(), "6*111111*111111*111111"), "a hop ahead of the session")
+			assert.Equal(t, "END "+expired, at(p.SessionID(), "6"), "a hop behind it")
+			// The member's session is where it was: the change goes through.
+			s, err := p.Send(ctx, "135792")
+			require.NoError(t, err)
+			assert.Contains(t, s.Text, "Ulangi PIN")
+			s, err = p.Send(ctx, "135792")
+			require.NoError(t, err)
+			assert.Equal(t, ussdtest.Screen{End: true, Text: "PIN berhasil diganti."}, s)
+			assert.True(t, strings.HasPrefix(last(journey(t, env.phone("081234567890"), "1", "135792")).Text, "Saldo Maria G."),
+				"the new PIN is the member's")
+			resp, err := env.srv.Client().Get(env.srv.URL + "/metrics")
+			require.NoError(t, err)
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Contains(t, string(metrics), `outcome="foreign"`)
+		})
+
+		assert.NotContains(t, env.logs.String(), "246810", "no PIN in the log")
 	})
 }

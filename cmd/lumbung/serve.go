@@ -51,6 +51,9 @@ type app struct {
 	sms      *smsParts
 	echo     *echo.Echo
 	watch    *backendWatch // is PostgreSQL or Redis down (/readyz, USSD hops)
+	// historyKey binds USSD sessions to their inputs (ussd.Handler.HistoryKey);
+	// derived from LUMBUNG_SECRET, so every instance has the same.
+	historyKey []byte
 
 	senderWorkers int // outbox senders in this process; 0 = senderWorkers
 }
@@ -157,8 +160,12 @@ func newApp(cfg config.Config, log *slog.Logger, key []byte, db *ledger.DB, sess
 	if err != nil {
 		return nil, err
 	}
+	historyKey, err := ussd.NewHistoryKey(key)
+	if err != nil {
+		return nil, err
+	}
 	a := &app{cfg: cfg, log: log, db: db, sessions: sessions, dir: dir, callers: members.CacheCallers(dir), books: ledger.New(db, nil),
-		registry: prometheus.NewRegistry(), limiter: limiter}
+		registry: prometheus.NewRegistry(), limiter: limiter, historyKey: historyKey}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m, ok := sessions.(*ussd.MemoryStore); ok {
 		a.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -214,6 +221,7 @@ func (a *app) routes() *echo.Echo {
 		Backends:    a.watch,
 		Limiter:     a.limiter,
 		RateLimit:   a.cfg.USSDRateLimit,
+		HistoryKey:  a.historyKey,
 	}
 	h.Register(e.Group("/ussd", callbackGuard(a.cfg.CallbackToken, a.cfg.CallbackAllow, a.cfg.TrustedProxies)),
 		ussd.AfricasTalking{}, ussd.Hubtel{}, ussd.Freeflow{})
