@@ -3,7 +3,9 @@ package ussd_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +60,111 @@ func TestRedisClusterStorePingFindsADeadMaster(t *testing.T) {
 	err := s.Ping(t.Context())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), cluster.Addrs[1], "the error names the master that is down")
+}
+
+// TestRedisClusterFailover: on a cluster whose masters have one replica
+// each, a live session and its phone's rate-limit count, both on one
+// master, go on with their state when the replica takes over, first by a
+// manual CLUSTER FAILOVER (the old master stays up and answers MOVED) and
+// then by the cluster itself once the new master is killed (nothing
+// answers where the store's client last found the slot). After at most a
+// few failed hops during the switch, the store reaches the new master by
+// itself (in the second case because a failed command has go-redis reload
+// the slots: without it, go-redis went on dialling the dead master until
+// its periodic reload, 60 s later).
+func TestRedisClusterFailover(t *testing.T) {
+	cluster := ussdtest.StartRedisClusterWithReplicas(t)
+	client, prefix := cluster.Client(t)
+	s := ussd.NewRedisStore(client, prefix, noLapse)
+	l := ussd.NewRedisRateLimiter(client, prefix)
+	now := time.Now()
+	l.SetClock(func() time.Time { return now }) // one minute's count throughout
+	ctx := t.Context()
+
+	// The session and the phone's counter on one master.
+	const m = 1
+	key, phone := "", ""
+	for i := 0; key == "" || phone == ""; i++ {
+		if _, state := ussd.RedisKeys(prefix, fmt.Sprintf("africastalking:ATUid_%d", i)); key == "" && cluster.MasterOf(t, state) == m {
+			key = fmt.Sprintf("africastalking:ATUid_%d", i)
+		}
+		if p := fmt.Sprintf("+628123%07d", i); phone == "" && cluster.MasterOf(t, "{"+p+"}") == m {
+			phone = p
+		}
+	}
+	limit := ussd.Limit{Limiter: l, Phone: phone, PerMinute: 1000}
+	hops, stored := 0, 0 // hops tried, hops that stored their state
+	hop := func() error {
+		hops++
+		err := s.UpdateLimited(ctx, key, longTTL, limit, increment)
+		if err == nil {
+			stored++
+		}
+		return err
+	}
+	count := func() int {
+		t.Helper()
+		keys := keysPerMaster(t, client, prefix+"rate:*")
+		require.Len(t, keys[cluster.Addrs[m]], 1, "the phone's counter is on master %s: %v", cluster.Addrs[m], keys)
+		n, err := client.Get(ctx, keys[cluster.Addrs[m]][0]).Int()
+		require.NoError(t, err)
+		return n
+	}
+	for range 3 {
+		require.NoError(t, hop())
+	}
+	assertState(t, s, key, "3")
+	assert.Equal(t, 3, count())
+
+	for _, sw := range []struct {
+		name string
+		do   func()
+		// failures: how many hops may fail while the client finds the new
+		// master (each is answered politely by the handler).
+		failures int
+	}{
+		// The old master answers MOVED, which go-redis follows at once.
+		{"manual CLUSTER FAILOVER", func() { cluster.Failover(t, m) }, 0},
+		// Nothing answers at the old address: a hop fails within the
+		// client's timeouts, and the next ones find the new master.
+		{"the master killed", func() { cluster.KillAndFailOver(t, m) }, 3},
+	} {
+		// What the master acknowledged has reached the replica.
+		cluster.WaitReplicated(t, m)
+		old, replica := cluster.Addrs[m], cluster.Replicas[m]
+		sw.do()
+		require.Equal(t, replica, cluster.Addrs[m], "%s: the replica is the master", sw.name)
+		require.NotEqual(t, old, cluster.Addrs[m])
+
+		failed := 0
+		require.Eventually(t, func() bool {
+			err := hop()
+			if err != nil {
+				failed++
+				t.Logf("%s: hop failed: %v", sw.name, err)
+			}
+			return err == nil
+		}, eventually, 50*time.Millisecond, "%s: the store never reached the new master", sw.name)
+		t.Logf("%s: %d hops failed during the switch", sw.name, failed)
+		assert.LessOrEqual(t, failed, sw.failures, "%s: hops failed during the switch", sw.name)
+		// The session went on from its state (a failed hop stored
+		// nothing), on the new master, which the store's client now uses.
+		assertState(t, s, key, strconv.Itoa(stored))
+		_, stateKey := ussd.RedisKeys(prefix, key)
+		direct := redis.NewClient(&redis.Options{Addr: cluster.Addrs[m]})
+		got, err := direct.Get(ctx, stateKey).Result()
+		_ = direct.Close()
+		require.NoError(t, err, "%s: the state on the new master %s", sw.name, cluster.Addrs[m])
+		assert.Equal(t, strconv.Itoa(stored), got)
+		on, err := client.(*redis.ClusterClient).MasterForKey(ctx, stateKey)
+		require.NoError(t, err)
+		assert.Equal(t, cluster.Addrs[m], on.Options().Addr, "%s: the client is on the new master", sw.name)
+		// The count went on too: every hop that stored was counted, a
+		// failed one may have been.
+		n := count()
+		assert.GreaterOrEqual(t, n, stored, "%s: the phone's count survived", sw.name)
+		assert.LessOrEqual(t, n, hops)
+	}
 }
 
 // TestRedisSentinelStore runs the store's contract and the limiter through a

@@ -142,6 +142,7 @@ func (s *RedisStore) UpdateLimited(ctx context.Context, key string, ttl time.Dur
 	}
 	n, err := redisCommit.Run(ctx, s.client, []string{holdKey, stateKey}, token, mode, value, ttlMS).Int()
 	if err != nil {
+		s.failed(err)
 		return fmt.Errorf("redis session store: store state: %w", err)
 	}
 	settled = true
@@ -180,6 +181,7 @@ func (s *RedisStore) Create(ctx context.Context, key string, ttl time.Duration, 
 		})
 	}
 	if err := setNX.Err(); err != nil {
+		s.failed(err)
 		return false, fmt.Errorf("redis session store: create state: %w", err)
 	}
 	if allowed != nil && !limit.judge(allowed()) {
@@ -229,6 +231,7 @@ func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token strin
 			return nil
 		})
 		if err := setNX.Err(); err != nil {
+			s.failed(err)
 			// The SET may have reached Redis even though the answer did not.
 			s.release(ctx, holdKey, token)
 			if busy && ctx.Err() != nil {
@@ -251,6 +254,7 @@ func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token strin
 			case errors.Is(err, redis.Nil):
 				return nil, nil
 			case err != nil:
+				s.failed(err)
 				s.release(ctx, holdKey, token)
 				return nil, fmt.Errorf("redis session store: load state: %w", err)
 			}
@@ -272,6 +276,20 @@ func (s *RedisStore) acquire(ctx context.Context, holdKey, stateKey, token strin
 	}
 }
 
+// failed is told of every command of the store that failed. On Redis
+// Cluster it has go-redis reload the cluster's slots: the master of the
+// slot may be gone and its replica promoted, and as nothing answers at the
+// old address to say so (the MOVED that go-redis follows and reloads on),
+// go-redis would go on sending there until its periodic reload
+// (ClusterOptions.ClusterStateReloadInterval, 60 s by default), failing
+// every hop of those sessions. The reload runs in the background, one at a
+// time and at most every 200 ms however many hops fail.
+func (s *RedisStore) failed(err error) {
+	if cc, ok := s.client.(*redis.ClusterClient); ok && !errors.Is(err, redis.Nil) {
+		cc.ReloadState(context.Background())
+	}
+}
+
 // release deletes the hold if it still carries token, best effort: if it
 // fails, the hold lapses after lockTTL.
 func (s *RedisStore) release(ctx context.Context, holdKey, token string) {
@@ -287,6 +305,7 @@ func (s *RedisStore) Get(ctx context.Context, key string) ([]byte, error) {
 	case errors.Is(err, redis.Nil):
 		return nil, nil
 	case err != nil:
+		s.failed(err)
 		return nil, fmt.Errorf("redis session store: get state: %w", err)
 	}
 	return b, nil
@@ -295,6 +314,7 @@ func (s *RedisStore) Get(ctx context.Context, key string) ([]byte, error) {
 // Delete implements SessionStore. It does not touch a hold on key.
 func (s *RedisStore) Delete(ctx context.Context, key string) error {
 	if err := s.client.Del(ctx, s.stateKey(key)).Err(); err != nil {
+		s.failed(err)
 		return fmt.Errorf("redis session store: delete state: %w", err)
 	}
 	return nil
