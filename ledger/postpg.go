@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // postOneStatementSQL is a whole posting on PostgreSQL in one statement, so
@@ -18,10 +19,15 @@ import (
 // order, and writes nothing unless every rule holds:
 //
 //  1. a: each account of the journal (the first VALUES: one row per
-//     account, ascending id, with its net debits and credits) with its
-//     rules, its movement in its natural sign, and what would stop the
-//     journal (another cooperative, equity of an active member debited
-//     other than by a reversal, a bounded account going below zero).
+//     account, ascending id, with its net debits and credits), looked up
+//     in the journal's cooperative only, with its rules, its movement in
+//     its natural sign, and what would stop the journal (equity of an
+//     active member debited other than by a reversal, a bounded account
+//     going below zero). An account of another cooperative is not found
+//     here; which it was is asked only after a refusal (crossOrMissing).
+//     Every table is filtered on $1, the journal's cooperative, so a
+//     cluster distributed by cooperative_id can send the whole statement
+//     to one node (ledger/CITUS.md).
 //     Unsharded accounts that move are locked as they are read, one at a
 //     time in ascending id order (a nested loop over the sorted rows), so
 //     two journals on the same accounts queue instead of deadlocking, and
@@ -42,18 +48,17 @@ import (
 // the two VALUES lists, %d the number of accounts.
 const postOneStatementSQL = Prepared + `WITH
 a AS MATERIALIZED (
-	SELECT x.id, acc.cooperative_id, acc.sharded, lk.balance IS NOT NULL AS locked,
+	SELECT x.id, acc.sharded, lk.balance IS NOT NULL AS locked,
 		CASE WHEN acc.normal = 'debit' THEN x.dr - x.cr ELSE x.cr - x.dr END AS delta,
 		x.dr > 0 AND acc.kind IN ('pokok', 'wajib') AND $8::bigint IS NULL
-			AND (SELECT m.status FROM members m WHERE m.id = acc.member_id) = 'active' AS equity_locked,
+			AND (SELECT m.status FROM members m WHERE m.id = acc.member_id AND m.cooperative_id = $1::bigint) = 'active' AS equity_locked,
 		acc.bounded AND lk.balance + CASE WHEN acc.normal = 'debit' THEN x.dr - x.cr ELSE x.cr - x.dr END < 0 AS short
 	FROM (VALUES %s) AS x (id, dr, cr)
-	CROSS JOIN LATERAL (SELECT cooperative_id, kind, normal, bounded, sharded, member_id FROM accounts WHERE id = x.id OFFSET 0) AS acc
-	LEFT JOIN LATERAL (SELECT balance FROM accounts WHERE id = x.id AND NOT acc.sharded AND x.dr <> x.cr FOR NO KEY UPDATE) AS lk ON TRUE
+	CROSS JOIN LATERAL (SELECT kind, normal, bounded, sharded, member_id FROM accounts WHERE id = x.id AND cooperative_id = $1::bigint OFFSET 0) AS acc
+	LEFT JOIN LATERAL (SELECT balance FROM accounts WHERE id = x.id AND cooperative_id = $1::bigint AND NOT acc.sharded AND x.dr <> x.cr FOR NO KEY UPDATE) AS lk ON TRUE
 ),
 chk AS MATERIALIZED (
 	SELECT %d - COUNT(*) AS missing,
-		MIN(id) FILTER (WHERE cooperative_id <> $1::bigint) AS cross_id,
 		MIN(id) FILTER (WHERE equity_locked) AS equity_id,
 		MIN(id) FILTER (WHERE short) AS short_id
 	FROM a
@@ -61,11 +66,11 @@ chk AS MATERIALIZED (
 j AS (
 	INSERT INTO journals (cooperative_id, idem_key, request_hash, kind, memo, actor, reason, reverses_id, created_at)
 	SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::bigint, $9::timestamptz
-	FROM chk WHERE missing = 0 AND cross_id IS NULL AND equity_id IS NULL AND short_id IS NULL
+	FROM chk WHERE missing = 0 AND equity_id IS NULL AND short_id IS NULL
 	ON CONFLICT (cooperative_id, idem_key) DO NOTHING RETURNING id
 ),
 u AS (
-	UPDATE accounts SET balance = accounts.balance + a.delta FROM a, j WHERE accounts.id = a.id AND a.locked
+	UPDATE accounts SET balance = accounts.balance + a.delta FROM a, j WHERE accounts.id = a.id AND accounts.cooperative_id = $1::bigint AND a.locked
 ),
 e AS (
 	INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount)
@@ -78,12 +83,11 @@ s AS (
 	SELECT a.id, j.id %% $10::bigint, a.delta FROM a, j WHERE a.sharded AND a.delta <> 0 ORDER BY a.id
 	ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_shards.balance + excluded.balance
 )
-SELECT (SELECT id FROM j) AS id, missing, cross_id, equity_id, short_id FROM chk`
+SELECT (SELECT id FROM j) AS id, missing, equity_id, short_id FROM chk`
 
 type postOutcome struct {
 	ID       sql.NullInt64 `db:"id"`
 	Missing  int64         `db:"missing"`
-	CrossID  sql.NullInt64 `db:"cross_id"`
 	EquityID sql.NullInt64 `db:"equity_id"`
 	ShortID  sql.NullInt64 `db:"short_id"`
 }
@@ -168,9 +172,7 @@ func postOneStatement(ctx context.Context, q sqlx.QueryerContext, j Journal, has
 	}
 	switch {
 	case out.Missing != 0:
-		return 0, fmt.Errorf("journal %q: account %w", j.Key, ErrNotFound)
-	case out.CrossID.Valid:
-		return 0, fmt.Errorf("journal %q: account %d: %w", j.Key, out.CrossID.Int64, ErrCrossCooperative)
+		return 0, crossOrMissing(ctx, q, j, ids)
 	case out.EquityID.Valid:
 		return 0, fmt.Errorf("journal %q: account %d: %w", j.Key, out.EquityID.Int64, ErrEquityLocked)
 	case out.ShortID.Valid:
@@ -180,3 +182,27 @@ func postOneStatement(ctx context.Context, q sqlx.QueryerContext, j Journal, has
 }
 
 const existingJournalPgSQL = `SELECT id, request_hash FROM journals WHERE cooperative_id = $1 AND idem_key = $2`
+
+// accountsAnywherePgSQL looks ids up in every cooperative: only after a
+// refusal, to tell an account of another cooperative from none at all (on
+// a distributed database, a query to every node, off the hot path).
+const accountsAnywherePgSQL = `SELECT COUNT(*) AS found, MIN(id) FILTER (WHERE cooperative_id <> $1) AS cross_id
+FROM accounts WHERE id = ANY($2)`
+
+// crossOrMissing is the error for a journal some of whose accounts ids
+// are not in its cooperative: ErrNotFound if one exists nowhere (as
+// postSteps checks first), else ErrCrossCooperative with the first
+// account of another cooperative.
+func crossOrMissing(ctx context.Context, q sqlx.QueryerContext, j Journal, ids []int64) error {
+	var r struct {
+		Found   int64         `db:"found"`
+		CrossID sql.NullInt64 `db:"cross_id"`
+	}
+	if err := sqlx.GetContext(ctx, q, &r, accountsAnywherePgSQL, j.CooperativeID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("read accounts of journal %q: %w", j.Key, err)
+	}
+	if r.Found != int64(len(ids)) || !r.CrossID.Valid {
+		return fmt.Errorf("journal %q: account %w", j.Key, ErrNotFound)
+	}
+	return fmt.Errorf("journal %q: account %d: %w", j.Key, r.CrossID.Int64, ErrCrossCooperative)
+}

@@ -314,7 +314,7 @@ func identifySQL(n int) string {
   CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END AS pin_locked,
   COALESCE(p.failures, 0) AS pin_failures, p.locked_until
 FROM members m
-LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id
+LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id AND p.cooperative_id = m.cooperative_id
 WHERE m.cooperative_id IN (` + in + `) AND m.phone = ? AND m.status = 'active'
 UNION ALL
 SELECT s.cooperative_id, 'staff', s.id, s.name, '', s.role, s.language,
@@ -322,7 +322,7 @@ SELECT s.cooperative_id, 'staff', s.id, s.name, '', s.role, s.language,
   CASE WHEN p.locked_at IS NULL THEN 0 ELSE 1 END,
   COALESCE(p.failures, 0), p.locked_until
 FROM staff s
-LEFT JOIN pins p ON p.holder_kind = 'staff' AND p.holder_id = s.id
+LEFT JOIN pins p ON p.holder_kind = 'staff' AND p.holder_id = s.id AND p.cooperative_id = s.cooperative_id
 WHERE s.cooperative_id IN (` + in + `) AND s.phone = ? AND s.active`
 }
 

@@ -20,7 +20,7 @@ const smsMembersSQL = `SELECT c.id AS coop_id, c.code AS coop_code, c.name AS co
   COALESCE(p.failures, 0) AS pin_failures, p.locked_until
 FROM members m
 JOIN cooperatives c ON c.id = m.cooperative_id
-LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id
+LEFT JOIN pins p ON p.holder_kind = 'member' AND p.holder_id = m.id AND p.cooperative_id = m.cooperative_id
 WHERE m.phone = ? AND m.status = 'active'
 ORDER BY c.name, c.id, m.member_no, m.id`
 

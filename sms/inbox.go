@@ -241,7 +241,17 @@ WHERE id = ? AND status = 'received'`
 const touchSenderSQL = `INSERT INTO sms_senders (phone, last_seen_at) VALUES (?, ?)
 ON CONFLICT (phone) DO UPDATE SET last_seen_at = excluded.last_seen_at`
 
-const repliesLastHourSQL = `SELECT COUNT(*) FROM outbox WHERE phone = ? AND template = 'reply' AND created_at > ?`
+// repliesLastHourSQL counts the replies one cooperative sent phone in the
+// last hour (outbox_phone). The limit is per cooperative: each pays for its
+// own replies, and the count stays on the one shard that holds the
+// cooperative's outbox when the database is distributed (ledger/CITUS.md).
+// A phone shared by members of two cooperatives may get the limit from
+// each.
+const repliesLastHourSQL = `SELECT COUNT(*) FROM outbox WHERE cooperative_id = ? AND phone = ? AND template = 'reply' AND created_at > ?`
+
+// unscopedRepliesLastHourSQL is repliesLastHourSQL for the replies that
+// belong to no cooperative (to an unregistered number, or the apology).
+const unscopedRepliesLastHourSQL = `SELECT COUNT(*) FROM outbox WHERE cooperative_id IS NULL AND phone = ? AND template = 'reply' AND created_at > ?`
 
 // unscopedLock is the sms_senders row that every reply to an unregistered
 // number locks (after its own phone's row), so that the daily cap is
@@ -295,7 +305,11 @@ func (in *Inbox) finish(ctx context.Context, id int64, provider, outcome string,
 				return fmt.Errorf("lock sender: %w", err)
 			}
 			var n int
-			if err := tx.GetContext(ctx, &n, tx.Rebind(repliesLastHourSQL), r.phone, now.Add(-time.Hour).UTC()); err != nil {
+			count, args := repliesLastHourSQL, []any{r.coopID, r.phone, now.Add(-time.Hour).UTC()}
+			if r.unscoped {
+				count, args = unscopedRepliesLastHourSQL, args[1:]
+			}
+			if err := tx.GetContext(ctx, &n, tx.Rebind(count), args...); err != nil {
 				return fmt.Errorf("count replies: %w", err)
 			}
 			capped := false

@@ -331,6 +331,27 @@ func TestInboxLimitUnderConcurrency(t *testing.T) {
 	})
 }
 
+// The hourly limit counts one cooperative's replies: a phone whose members
+// are in two cooperatives, limited by one, is still answered by the other
+// (each pays for its own replies, and the count stays in its shard).
+func TestInboxLimitIsPerCooperative(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		w := newWorld(t, db)
+		other := ledgertest.NewCoop(t, db, "KSPB"+fmt.Sprint(time.Now().UnixNano()%100000))
+		ledgertest.NewMember(t, db, other, "B-001", mariaPhone)
+		for range sms.MaxRepliesPerHour {
+			w.text(t, mariaPhone, "SALDO A-001")
+			w.clock.Add(time.Minute)
+		}
+		assert.Equal(t, sms.OutcomeLimited, w.outcome(t, w.text(t, mariaPhone, "SALDO A-001")))
+		assert.Equal(t, sms.OutcomeBalance, w.outcome(t, w.text(t, mariaPhone, "SALDO B-001")), "the other cooperative has sent nothing")
+		var perCoop []int
+		require.NoError(t, db.SelectContext(context.Background(), &perCoop, db.Rebind(`SELECT COUNT(*) FROM outbox
+			WHERE phone = ? AND template = 'reply' GROUP BY cooperative_id ORDER BY cooperative_id = ? DESC`), mariaPhone, w.coop.ID))
+		assert.Equal(t, []int{sms.MaxRepliesPerHour, 1}, perCoop)
+	})
+}
+
 func TestInboxPurge(t *testing.T) {
 	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
 		w := newWorld(t, db)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -64,20 +66,49 @@ func init() {
 	}
 }
 
+// coopJoins are the co-located joins of a statement: one alias's
+// cooperative_id compared with another's.
+var coopJoins = regexp.MustCompile(`(?i)\b([a-z_]+)\.cooperative_id\s*=\s*([a-z_]+)\.cooperative_id\b`)
+
 // routed reports whether one occurrence of a distributed table in q is tied
 // to one cooperative: its alias's cooperative_id is compared with a
-// parameter or with another table's cooperative_id (a co-located join), or,
-// without an alias, a bare cooperative_id is compared with a parameter.
-// It is a reading of the SQL text, not a parser: strict enough to find a
-// look-up by id alone or a join on another column.
+// parameter, or with the cooperative_id of another alias that is (a
+// co-located join, followed as far as it goes: two tables joined on
+// cooperative_id with neither compared to a parameter are a query to
+// every shard), or, without an alias, a bare cooperative_id is compared
+// with a parameter. It is a reading of the SQL text, not a parser: strict
+// enough to find a look-up by id alone or a join on another column.
 func routed(q, alias string) bool {
 	if alias == "" {
 		return bareCoop.MatchString(q)
 	}
-	a := regexp.QuoteMeta(alias)
-	other := `(?:\$\d+|\(\s*\$\d+|[a-z_]+\.cooperative_id)`
-	return regexp.MustCompile(`(?i)\b`+a+`\.cooperative_id\s*(?:=|IN)\s*`+other).MatchString(q) ||
-		regexp.MustCompile(`(?i)`+other+`\s*=\s*\b`+a+`\.cooperative_id\b`).MatchString(q)
+	param := `(?:\$\d+|\(\s*\$\d+)`
+	pinned := func(a string) bool {
+		a = regexp.QuoteMeta(a)
+		return regexp.MustCompile(`(?i)\b`+a+`\.cooperative_id\s*(?:=|IN)\s*`+param).MatchString(q) ||
+			regexp.MustCompile(`(?i)`+param+`\s*=\s*\b`+a+`\.cooperative_id\b`).MatchString(q)
+	}
+	joined := map[string][]string{}
+	for _, m := range coopJoins.FindAllStringSubmatch(q, -1) {
+		a, b := strings.ToLower(m[1]), strings.ToLower(m[2])
+		joined[a] = append(joined[a], b)
+		joined[b] = append(joined[b], a)
+	}
+	seen := map[string]bool{alias: true}
+	for next := []string{alias}; len(next) > 0; {
+		a := next[0]
+		next = next[1:]
+		if pinned(a) {
+			return true
+		}
+		for _, b := range joined[a] {
+			if !seen[b] {
+				seen[b] = true
+				next = append(next, b)
+			}
+		}
+	}
+	return false
 }
 
 // unroutedTables lists the distributed tables q touches without tying them
@@ -157,11 +188,46 @@ func TestHotPathStatementsNameTheCooperative(t *testing.T) {
 	}
 	t.Logf("%d statements, %d on distributed tables, %d not tied to one cooperative", len(sent), distributed, len(gaps))
 	assert.Greater(t, distributed, 15, "statements on distributed tables were checked")
+	// The statements CITUS.md accepts as they are (they cannot know the
+	// cooperative yet) are held to that list just as strictly: one that
+	// changes, or touches one more table, is found again.
+	accepted := acceptedFanOuts(t)
+	var fanOuts []string
+	gaps = slices.DeleteFunc(gaps, func(g string) bool {
+		if slices.Contains(accepted, g) {
+			fanOuts = append(fanOuts, g)
+			return true
+		}
+		return false
+	})
+	assert.ElementsMatch(t, accepted, fanOuts, "CITUS.md's \"Hot-path statements that read every shard\" were each seen, as listed")
 	slices.Sort(gaps)
 	documented := slices.Clone(plan.StatementGaps)
 	slices.Sort(documented)
 	assert.Equal(t, documented, gaps, "the hot-path statements that touch a distributed table without tying it to one cooperative are exactly CITUS.md's list\nfound:\n  %s",
 		strings.Join(gaps, "\n  "))
+}
+
+// acceptedFanOuts are the rows of CITUS.md's "Hot-path statements that
+// read every shard": statements that, by design, do not name one
+// cooperative, written as "Hot-path statements still to change" are.
+func acceptedFanOuts(t *testing.T) []string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "..", "ledger", "CITUS.md"))
+	require.NoError(t, err)
+	row := regexp.MustCompile("^\\| `([^`]+)` \\|")
+	var rows []string
+	in := false
+	for _, line := range strings.Split(string(text), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			in = line == "## Hot-path statements that read every shard"
+			continue
+		}
+		if m := row.FindStringSubmatch(line); in && m != nil {
+			rows = append(rows, m[1])
+		}
+	}
+	return rows
 }
 
 // The reading of a statement that TestHotPathStatementsNameTheCooperative
@@ -182,6 +248,8 @@ func TestUnroutedTables(t *testing.T) {
 		{`SELECT * FROM members m LEFT JOIN pins p ON p.holder_id = m.id WHERE m.cooperative_id = $1`, true, []string{"pins p"}},
 		{`SELECT * FROM members m LEFT JOIN pins p ON p.cooperative_id = m.cooperative_id AND p.holder_id = m.id WHERE m.cooperative_id = $1`, true, nil},
 		{`SELECT * FROM pins p WHERE $1 = p.cooperative_id`, true, nil},
+		{`SELECT * FROM members m JOIN pins p ON p.cooperative_id = m.cooperative_id AND p.holder_id = m.id WHERE m.phone = $1`, true, []string{"members m", "pins p"}},
+		{`SELECT * FROM members m JOIN pins p ON p.cooperative_id = m.cooperative_id JOIN accounts a ON a.cooperative_id = p.cooperative_id WHERE m.cooperative_id = $1`, true, nil},
 		{`UPDATE loans SET status = status WHERE id = $1 AND cooperative_id = $2`, true, nil},
 		{`UPDATE loans SET status = status WHERE id = $1`, true, []string{"loans"}},
 		{`INSERT INTO outbox (cooperative_id, idem_key) VALUES ($1, $2)`, true, nil},
