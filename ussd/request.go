@@ -73,10 +73,11 @@ type Reply struct {
 // (PostgreSQL refuses both in text).
 const reasonNotText = "request holds a NUL byte or invalid UTF-8"
 
-// plainText reports whether every field of req is valid UTF-8 without NUL.
+// plainText reports whether every field of req, the inputs before this hop
+// included, is valid UTF-8 without NUL.
 func plainText(req Request) bool {
 	ok := func(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
-	if !ok(req.SessionID) || !ok(req.MSISDN) || !ok(req.ServiceCode) || !ok(req.Input) {
+	if !ok(req.SessionID) || !ok(req.MSISDN) || !ok(req.ServiceCode) || !ok(req.Input) || !ok(req.history) {
 		return false
 	}
 	for _, p := range req.Preset {
