@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/lumbung-id/lumbung/sms"
 	"github.com/lumbung-id/lumbung/sms/smstest"
@@ -134,6 +135,8 @@ func checkInboundInvariants(t *testing.T, provider string, in sms.Inbound) {
 		t.Fatalf("From %q", in.From)
 	case strings.ContainsAny(in.From+in.To, "\r\n\x00"):
 		t.Fatalf("From/To with a control character: %q %q", in.From, in.To)
+	case strings.IndexByte(in.Text, 0) >= 0 || !utf8.ValidString(in.Text):
+		t.Fatalf("Text %q holds a NUL byte or bad UTF-8: it would be stored", in.Text)
 	case len(in.Text) > 3*(8<<10):
 		t.Fatalf("Text of %d bytes", len(in.Text))
 	}
