@@ -100,7 +100,7 @@ func lockForActivationTx(ctx context.Context, tx *sqlx.Tx, h Holder, now time.Ti
 	if permanent, until := pinLock(row.Failures, row.Locked, row.Until, now); permanent || until.IsZero() {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE pins SET locked_at = ?, locked_until = NULL WHERE holder_kind = ? AND holder_id = ?`), now, string(h.Kind), h.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE pins SET locked_at = ?, locked_until = NULL WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`), now, string(h.Kind), h.ID, h.CooperativeID); err != nil {
 		return fmt.Errorf("lock pin for activation: %w", err)
 	}
 	return nil
@@ -167,8 +167,8 @@ func (d *Directory) StagePIN(ctx context.Context, h Holder, pin string) error {
 		return err
 	}
 	now := d.now().UTC()
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(`INSERT INTO pin_changes (cooperative_id, holder_kind, holder_id, pending_hash, expires_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pending_hash = excluded.pending_hash, expires_at = excluded.expires_at`),
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(onPINKey(d.db.Dialect, `INSERT INTO pin_changes (cooperative_id, holder_kind, holder_id, pending_hash, expires_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pending_hash = excluded.pending_hash, expires_at = excluded.expires_at`)),
 		h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, "staged:"+pin), now.Add(stagedPINTTL))
 	if err != nil {
 		return fmt.Errorf("stage pin: %w", err)
@@ -198,7 +198,7 @@ func (d *Directory) ConfirmPIN(ctx context.Context, h Holder, repeat string, act
 		if e != nil {
 			return fmt.Errorf("read staged pin: %w", e)
 		}
-		if _, e := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM pin_changes WHERE holder_kind = ? AND holder_id = ?`), string(h.Kind), h.ID); e != nil {
+		if _, e := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM pin_changes WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`), string(h.Kind), h.ID, h.CooperativeID); e != nil {
 			return fmt.Errorf("drop staged pin: %w", e)
 		}
 		if !now.Before(staged.Expires) {
@@ -220,7 +220,7 @@ func (d *Directory) ConfirmPIN(ctx context.Context, h Holder, repeat string, act
 				return nil
 			}
 		}
-		_, e = tx.ExecContext(ctx, tx.Rebind(setPINSQL), h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, repeat), now)
+		_, e = tx.ExecContext(ctx, tx.Rebind(onPINKey(d.db.Dialect, setPINSQL)), h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, repeat), now)
 		if e != nil {
 			return fmt.Errorf("set pin: %w", e)
 		}

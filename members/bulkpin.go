@@ -33,9 +33,9 @@ func (d *Directory) SetPINs(ctx context.Context, hs []Holder, pin string) error 
 			for range len(chunk) - 1 {
 				values += ", " + row
 			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, failures, locked_at, updated_at)
+			if _, err := tx.ExecContext(ctx, tx.Rebind(onPINKey(d.db.Dialect, `INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, failures, locked_at, updated_at)
 VALUES `+values+`
-ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0, locked_at = NULL, updated_at = excluded.updated_at`), args...); err != nil {
+ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0, locked_at = NULL, updated_at = excluded.updated_at`)), args...); err != nil {
 				return fmt.Errorf("set pins: %w", err)
 			}
 		}

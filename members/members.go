@@ -414,7 +414,7 @@ func (d *Directory) SetPIN(ctx context.Context, h Holder, pin string) error {
 	if err := ValidatePIN(pin); err != nil {
 		return err
 	}
-	_, err := d.db.ExecContext(ctx, d.db.Rebind(setPINSQL), h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, pin), d.now().UTC())
+	_, err := d.db.ExecContext(ctx, d.db.Rebind(onPINKey(d.db.Dialect, setPINSQL)), h.CooperativeID, string(h.Kind), h.ID, d.pins.Hash(h, pin), d.now().UTC())
 	if err != nil {
 		return fmt.Errorf("set pin: %w", err)
 	}
@@ -424,6 +424,19 @@ func (d *Directory) SetPIN(ctx context.Context, h Holder, pin string) error {
 const setPINSQL = `INSERT INTO pins (cooperative_id, holder_kind, holder_id, pin_hash, failures, locked_at, locked_until, updated_at)
 VALUES (?, ?, ?, ?, 0, NULL, NULL, ?)
 ON CONFLICT (holder_kind, holder_id) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0, locked_at = NULL, locked_until = NULL, updated_at = excluded.updated_at`
+
+// onPINKey names in q's ON CONFLICT the key that pins and pin_changes have
+// in dialect. On PostgreSQL it is (holder_kind, holder_id, cooperative_id)
+// since migration 00016, a key a cluster distributed by cooperative_id can
+// enforce (ledger/CITUS.md); the embedded SQLite file is never distributed
+// and keeps (holder_kind, holder_id), which the statements are written
+// with. An upsert's target must be exactly a unique key of its table.
+func onPINKey(dialect ledger.Dialect, q string) string {
+	if dialect != ledger.Postgres {
+		return q
+	}
+	return strings.Replace(q, "ON CONFLICT (holder_kind, holder_id)", "ON CONFLICT (holder_kind, holder_id, cooperative_id)", 1)
+}
 
 // CheckPIN verifies pin for h. A wrong PIN returns ErrWrongPIN and how many
 // tries remain before the next lock; the third wrong PIN in a row (across
@@ -540,7 +553,7 @@ func (d *Directory) judgePIN(ctx context.Context, h Holder, pin string, row pinR
 			right = ValidatePINShape(pin) && d.pins.Verify(h, pin, cur.Hash)
 		}
 		if right {
-			if _, e := tx.ExecContext(ctx, tx.Rebind(resetPINFailuresSQL), string(h.Kind), h.ID); e != nil {
+			if _, e := tx.ExecContext(ctx, tx.Rebind(resetPINFailuresSQL), string(h.Kind), h.ID, h.CooperativeID); e != nil {
 				return fmt.Errorf("reset pin failures: %w", e)
 			}
 			return nil
@@ -554,7 +567,7 @@ func (d *Directory) judgePIN(ctx context.Context, h Holder, pin string, row pinR
 		case lock:
 			lockedUntil = sql.NullTime{Time: now.Add(step), Valid: true}
 		}
-		if _, e := tx.ExecContext(ctx, tx.Rebind(countPINFailureSQL), failures, lockedAt, lockedUntil, string(h.Kind), h.ID); e != nil {
+		if _, e := tx.ExecContext(ctx, tx.Rebind(countPINFailureSQL), failures, lockedAt, lockedUntil, string(h.Kind), h.ID, h.CooperativeID); e != nil {
 			return fmt.Errorf("count pin failure: %w", e)
 		}
 		if !lock {
@@ -578,12 +591,12 @@ const readPINSQL = ledger.Prepared + `SELECT pin_hash, failures, locked_at, lock
 // on PostgreSQL " FOR UPDATE" is added.
 const lockPINSQL = `SELECT pin_hash, failures, locked_at, locked_until FROM pins WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`
 
-const resetPINFailuresSQL = `UPDATE pins SET failures = 0, locked_until = NULL WHERE holder_kind = ? AND holder_id = ?`
+const resetPINFailuresSQL = `UPDATE pins SET failures = 0, locked_until = NULL WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`
 
 // countPINFailureSQL stores a wrong PIN: the new count and, when it locks,
 // locked_at (the permanent lock) or locked_until (a timed one); both NULL
 // otherwise (an old timed lock that ran out is cleared).
-const countPINFailureSQL = `UPDATE pins SET failures = ?, locked_at = ?, locked_until = ? WHERE holder_kind = ? AND holder_id = ?`
+const countPINFailureSQL = `UPDATE pins SET failures = ?, locked_at = ?, locked_until = ? WHERE holder_kind = ? AND holder_id = ? AND cooperative_id = ?`
 
 // ValidatePINShape reports whether s could be a PIN at all (6 digits).
 func ValidatePINShape(s string) bool {
