@@ -60,6 +60,12 @@ func TestRedisClusterStorePingFindsADeadMaster(t *testing.T) {
 	err := s.Ping(t.Context())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), cluster.Addrs[1], "the error names the master that is down")
+	assert.ErrorIs(t, err, ussd.ErrSomeMastersDown, "the others answer: partly down")
+	cluster.Kill(0)
+	cluster.Kill(2)
+	err = s.Ping(t.Context())
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, ussd.ErrSomeMastersDown, "none answers: down")
 }
 
 // TestRedisClusterFailover: on a cluster whose masters have one replica

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -326,21 +327,57 @@ func (s *RedisStore) Delete(ctx context.Context, key string) error {
 // node even while the cluster is down).
 func (s *RedisStore) Ping(ctx context.Context) error {
 	if cc, ok := s.client.(*redis.ClusterClient); ok {
-		if err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			if err := m.Ping(ctx).Err(); err != nil {
-				return fmt.Errorf("%s: %w", m.Options().Addr, err)
+		var (
+			mu           sync.Mutex
+			masters, bad int
+			first        error
+		)
+		// ForEachMaster first reloads the slot map, asking the nodes in turn,
+		// a silent one too: that gets clusterPingTimeout, then the map
+		// already known serves. Each master's ping gets its own
+		// clusterPingTimeout: a master that went silent must not use up the
+		// caller's deadline, as the answer "partly down" needs the others'.
+		reload, cancelReload := context.WithTimeout(ctx, clusterPingTimeout)
+		defer cancelReload()
+		err := cc.ForEachMaster(reload, func(_ context.Context, m *redis.Client) error {
+			ctx, cancel := context.WithTimeout(ctx, clusterPingTimeout)
+			defer cancel()
+			err := m.Ping(ctx).Err()
+			mu.Lock()
+			defer mu.Unlock()
+			masters++
+			if err != nil {
+				bad++
+				if first == nil {
+					first = fmt.Errorf("%s: %w", m.Options().Addr, err)
+				}
 			}
-			return nil
-		}); err != nil {
+			return nil // ping them all: how many are down matters
+		})
+		switch {
+		case err != nil: // no slot map: no master known
 			return fmt.Errorf("redis session store: ping: %w", err)
+		case bad == 0:
+			return nil
+		case bad < masters:
+			return fmt.Errorf("redis session store: ping: %w (%d of %d): %w", ErrSomeMastersDown, bad, masters, first)
 		}
-		return nil
+		return fmt.Errorf("redis session store: ping: %w", first)
 	}
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis session store: ping: %w", err)
 	}
 	return nil
 }
+
+// clusterPingTimeout bounds Ping's wait for the slot map, then for each
+// master of a cluster: twice it stays below the readiness probe's 500 ms.
+const clusterPingTimeout = 200 * time.Millisecond
+
+// ErrSomeMastersDown is what Ping wraps when some masters of a Redis
+// Cluster answer and others do not: the sessions whose keys live on the
+// masters that answer are served; the others get the polite END.
+var ErrSomeMastersDown = errors.New("some Redis Cluster masters are down")
 
 // Close is a no-op: the store holds nothing of its own, and the caller that
 // created the client closes it.

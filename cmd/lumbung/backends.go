@@ -147,12 +147,21 @@ func readiness(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
+	case degraded(err):
+		return "degraded"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return "timeout"
 	default:
 		return "unreachable"
 	}
 }
+
+// degraded reports whether a probe found a backend partly down: some
+// masters of a Redis Cluster answer. The sessions on them are served, so
+// neither are hops ENDed at once nor does /readyz say 503 — every instance
+// shares the cluster, and a load balancer that took them all out would turn
+// one lost master into a lost service.
+func degraded(err error) bool { return errors.Is(err, ussd.ErrSomeMastersDown) }
 
 // waitForWrites tells the USSD handler when a hop's posting starts (the
 // database has opened its transaction), so that the hop waits for the
@@ -201,10 +210,11 @@ type backendWatch struct {
 
 	down    atomic.Bool
 	mu      sync.Mutex
-	looking bool      // a background look is running
-	looked  time.Time // when the last look ended
-	started uint64    // looks started so far
-	latest  uint64    // the look whose finding down holds: the latest started of those recorded
+	partly  map[string]bool // backends last found partly down (logged once)
+	looking bool            // a background look is running
+	looked  time.Time       // when the last look ended
+	started uint64          // looks started so far
+	latest  uint64          // the look whose finding down holds: the latest started of those recorded
 }
 
 func newBackendWatch(log *slog.Logger, probes map[string]func(context.Context) error) *backendWatch {
@@ -286,10 +296,28 @@ func (w *backendWatch) check(ctx context.Context) map[string]error {
 func (w *backendWatch) record(errs map[string]error) {
 	down := false
 	for name, err := range errs {
-		if err != nil {
+		switch {
+		case err == nil:
+		case degraded(err):
+			if !w.partly[name] {
+				w.log.Error("backend partly down: USSD sessions on the rest are served", "backend", name, "err", err)
+			}
+		default:
 			down = true
 			if !w.down.Load() {
 				w.log.Error("backend down: USSD hops get the polite END at once until it is back", "backend", name, "err", err)
+			}
+		}
+	}
+	for name, err := range errs {
+		was := w.partly[name]
+		if now := err != nil && degraded(err); now != was {
+			if w.partly == nil {
+				w.partly = map[string]bool{}
+			}
+			w.partly[name] = now
+			if !now && err == nil {
+				w.log.Info("backend whole again", "backend", name)
 			}
 		}
 	}

@@ -254,7 +254,9 @@ func (a *app) ready(c echo.Context) error {
 	for name, err := range errs {
 		status[name] = readiness(err)
 		if err != nil {
-			code = http.StatusServiceUnavailable
+			if !degraded(err) {
+				code = http.StatusServiceUnavailable
+			}
 			a.log.Warn("readiness: "+name, "err", err)
 		}
 	}
