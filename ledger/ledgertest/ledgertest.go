@@ -116,7 +116,9 @@ func createDatabase(ctx context.Context, base string) (*sqlx.DB, error) {
 	defer root.Close()
 	if _, err := root.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
 		var pqErr *pq.Error
-		if !errors.As(err, &pqErr) || pqErr.Code != "42P04" { // 42P04: created meanwhile by another package
+		// Created meanwhile by another test package: 42P04 when it had
+		// committed, 23505 on pg_database when both were creating it.
+		if !errors.As(err, &pqErr) || (pqErr.Code != "42P04" && pqErr.Code != "23505") {
 			return nil, err
 		}
 	}
