@@ -680,12 +680,16 @@ func addShardBalances(ctx context.Context, tx *sqlx.Tx, b []batchJournal, accts 
 	keys := slices.SortedFunc(maps.Keys(sums), func(x, y shardKey) int {
 		return cmp.Or(cmp.Compare(x.account, y.account), cmp.Compare(x.shard, y.shard))
 	})
+	q, withCoop := shardDeltasSQL(tx)
 	for chunk := range slices.Chunk(keys, batchReadRows) {
-		args := make([]any, 0, 3*len(chunk))
+		args := make([]any, 0, 4*len(chunk))
 		for _, k := range chunk {
 			args = append(args, k.account, k.shard, sums[k])
+			if withCoop {
+				args = append(args, accts[k.account].CooperativeID)
+			}
 		}
-		query := strings.TrimPrefix(fmt.Sprintf(applyShardDeltasSQL, tuples(len(chunk), 3)), Prepared)
+		query := strings.TrimPrefix(q(len(chunk)), Prepared)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(query), args...); err != nil {
 			return fmt.Errorf("update balances of hot accounts: %w", err)
 		}

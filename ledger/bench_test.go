@@ -262,6 +262,12 @@ func seedJournals(b *testing.B, db *ledger.DB, n, members int) {
 	for i := 1; i < members; i++ {
 		ledgertest.NewMember(b, db, c, fmt.Sprintf("S-%04d", i), fmt.Sprintf("+62812%08d", i))
 	}
+	// PostgreSQL's shard rows carry their cooperative (migration 00017);
+	// SQLite's do not.
+	shardCols, shardCoop := "", ""
+	if db.Dialect == ledger.Postgres {
+		shardCols, shardCoop = ", cooperative_id", ", a.cooperative_id"
+	}
 	for _, q := range []struct {
 		sql  string
 		args []any
@@ -279,9 +285,9 @@ func seedJournals(b *testing.B, db *ledger.DB, n, members int) {
 		{`UPDATE accounts SET balance = (SELECT COALESCE(SUM(CASE WHEN (e.side = 'D') = (accounts.normal = 'debit') THEN e.amount ELSE -e.amount END), 0)
 		  FROM entries e WHERE e.account_id = accounts.id) WHERE cooperative_id = ? AND NOT sharded`, []any{c.ID}},
 		{`DELETE FROM account_shards WHERE account_id IN (SELECT id FROM accounts WHERE cooperative_id = ? AND sharded)`, []any{c.ID}},
-		{`INSERT INTO account_shards (account_id, shard, balance)
-		  SELECT a.id, 0, COALESCE(SUM(CASE WHEN (e.side = 'D') = (a.normal = 'debit') THEN e.amount ELSE -e.amount END), 0)
-		  FROM accounts a LEFT JOIN entries e ON e.account_id = a.id WHERE a.cooperative_id = ? AND a.sharded GROUP BY a.id`, []any{c.ID}},
+		{`INSERT INTO account_shards (account_id, shard, balance` + shardCols + `)
+		  SELECT a.id, 0, COALESCE(SUM(CASE WHEN (e.side = 'D') = (a.normal = 'debit') THEN e.amount ELSE -e.amount END), 0)` + shardCoop + `
+		  FROM accounts a LEFT JOIN entries e ON e.account_id = a.id WHERE a.cooperative_id = ? AND a.sharded GROUP BY a.id, a.cooperative_id`, []any{c.ID}},
 	} {
 		if _, err := db.Exec(db.Rebind(q.sql), q.args...); err != nil {
 			b.Fatalf("seed: %v\n%s", err, q.sql)

@@ -216,6 +216,22 @@ const applyDeltaSQL = Prepared + `UPDATE accounts SET balance = balance + ? WHER
 const applyShardDeltasSQL = Prepared + `INSERT INTO account_shards (account_id, shard, balance) VALUES %s
 ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_shards.balance + excluded.balance`
 
+// applyShardDeltasPgSQL is applyShardDeltasSQL on PostgreSQL, whose shard
+// rows carry their cooperative and are keyed (account_id, shard,
+// cooperative_id) since migration 00017 (ledger/CITUS.md); %s is one
+// "(?, ?, ?, ?)" per account. SQLite keeps the old columns and key.
+const applyShardDeltasPgSQL = Prepared + `INSERT INTO account_shards (account_id, shard, balance, cooperative_id) VALUES %s
+ON CONFLICT (account_id, shard, cooperative_id) DO UPDATE SET balance = account_shards.balance + excluded.balance`
+
+// shardDeltasSQL is the shard upsert of tx's dialect for n accounts, and
+// whether each row takes the cooperative's id after its three values.
+func shardDeltasSQL(tx *sqlx.Tx) (q func(n int) string, withCoop bool) {
+	if tx.DriverName() == "postgres" {
+		return func(n int) string { return fmt.Sprintf(applyShardDeltasPgSQL, tuples(n, 4)) }, true
+	}
+	return func(n int) string { return fmt.Sprintf(applyShardDeltasSQL, tuples(n, 3)) }, false
+}
+
 // insertEntriesSQL writes every entry of a journal in one statement; %s is
 // one "(?, ?, ?, ?, ?)" per entry.
 const insertEntriesSQL = Prepared + `INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount) VALUES %s`
@@ -333,11 +349,15 @@ func postSteps(ctx context.Context, tx *sqlx.Tx, j Journal, hash string, now tim
 	// are the ones other journals wait for, so they are held only from here
 	// to commit.
 	if len(hot) > 0 {
-		shardArgs := make([]any, 0, 3*len(hot))
+		q, withCoop := shardDeltasSQL(tx)
+		shardArgs := make([]any, 0, 4*len(hot))
 		for _, aid := range hot {
 			shardArgs = append(shardArgs, aid, id%Shards, delta[aid])
+			if withCoop {
+				shardArgs = append(shardArgs, j.CooperativeID)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(fmt.Sprintf(applyShardDeltasSQL, tuples(len(hot), 3))), shardArgs...); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q(len(hot))), shardArgs...); err != nil {
 			return 0, fmt.Errorf("update balances of hot accounts %v: %w", hot, err)
 		}
 	}

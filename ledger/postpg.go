@@ -70,7 +70,7 @@ j AS (
 	ON CONFLICT (cooperative_id, idem_key) DO NOTHING RETURNING id
 ),
 u AS (
-	UPDATE accounts SET balance = accounts.balance + a.delta FROM a, j WHERE accounts.id = a.id AND accounts.cooperative_id = $1::bigint AND a.locked
+	UPDATE accounts SET balance = accounts.balance + a.delta FROM a WHERE accounts.id = a.id AND accounts.cooperative_id = $1::bigint AND a.locked AND EXISTS (SELECT FROM j)
 ),
 e AS (
 	INSERT INTO entries (cooperative_id, journal_id, account_id, side, amount)
@@ -79,9 +79,9 @@ e AS (
 	WHERE EXISTS (SELECT FROM j)
 ),
 s AS (
-	INSERT INTO account_shards (account_id, shard, balance)
-	SELECT a.id, j.id %% $10::bigint, a.delta FROM a, j WHERE a.sharded AND a.delta <> 0 ORDER BY a.id
-	ON CONFLICT (account_id, shard) DO UPDATE SET balance = account_shards.balance + excluded.balance
+	INSERT INTO account_shards (account_id, shard, balance, cooperative_id)
+	SELECT a.id, j.id %% $10::bigint, a.delta, $1::bigint FROM a, j WHERE a.sharded AND a.delta <> 0 ORDER BY a.id
+	ON CONFLICT (account_id, shard, cooperative_id) DO UPDATE SET balance = account_shards.balance + excluded.balance
 )
 SELECT (SELECT id FROM j) AS id, missing, equity_id, short_id FROM chk`
 

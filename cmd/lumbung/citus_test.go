@@ -204,7 +204,7 @@ func TestHotPathStatementsNameTheCooperative(t *testing.T) {
 	slices.Sort(gaps)
 	documented := slices.Clone(plan.StatementGaps)
 	slices.Sort(documented)
-	assert.Equal(t, documented, gaps, "the hot-path statements that touch a distributed table without tying it to one cooperative are exactly CITUS.md's list\nfound:\n  %s",
+	assert.ElementsMatch(t, documented, gaps, "the hot-path statements that touch a distributed table without tying it to one cooperative are exactly CITUS.md's list\nfound:\n  %s",
 		strings.Join(gaps, "\n  "))
 }
 
