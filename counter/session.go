@@ -153,6 +153,9 @@ func (s *Server) loadSession(c echo.Context) (*sessionState, error) {
 		CSRF     string    `db:"csrf"`
 		LastSeen time.Time `db:"last_seen"`
 	}
+	// The cookie does not name the cooperative: on a cluster distributed by
+	// cooperative_id this one look-up asks every shard (ledger/CITUS.md);
+	// the statements after it name the session's cooperative.
 	err = s.DB.GetContext(ctx, &row, s.DB.Rebind(`SELECT cooperative_id, staff_id, csrf, last_seen FROM counter_sessions WHERE id_hash = ?`), idHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		c.SetCookie(s.cookie(sessionCookie, "", -1))
@@ -163,20 +166,20 @@ func (s *Server) loadSession(c echo.Context) (*sessionState, error) {
 	}
 	now := s.now().UTC()
 	if now.Sub(row.LastSeen) > IdleTimeout {
-		s.endSession(ctx, idHash)
+		s.endSession(ctx, row.Coop, idHash)
 		c.SetCookie(s.cookie(sessionCookie, "", -1))
 		return nil, nil
 	}
 	staff, err := s.Dir.WebStaffByID(ctx, row.Coop, row.Staff)
 	if errors.Is(err, members.ErrNotFound) { // no longer active
-		s.endSession(ctx, idHash)
+		s.endSession(ctx, row.Coop, idHash)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	if now.Sub(row.LastSeen) > touchEvery {
-		if _, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE counter_sessions SET last_seen = ? WHERE id_hash = ?`), now, idHash); err != nil {
+		if _, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE counter_sessions SET last_seen = ? WHERE id_hash = ? AND cooperative_id = ?`), now, idHash, row.Coop); err != nil {
 			return nil, fmt.Errorf("touch counter session: %w", err)
 		}
 	}
@@ -200,8 +203,8 @@ func (s *Server) startSession(c echo.Context, staff members.WebStaff) error {
 	return nil
 }
 
-func (s *Server) endSession(ctx context.Context, idHash string) {
-	if _, err := s.DB.ExecContext(ctx, s.DB.Rebind(`DELETE FROM counter_sessions WHERE id_hash = ?`), idHash); err != nil {
+func (s *Server) endSession(ctx context.Context, coopID int64, idHash string) {
+	if _, err := s.DB.ExecContext(ctx, s.DB.Rebind(`DELETE FROM counter_sessions WHERE id_hash = ? AND cooperative_id = ?`), idHash, coopID); err != nil {
 		s.Log.Warn("end counter session", "err", err)
 	}
 }
@@ -209,7 +212,7 @@ func (s *Server) endSession(ctx context.Context, idHash string) {
 // setFlash keeps a one-time message for the session's next page.
 func (s *Server) setFlash(c echo.Context, msg string) error {
 	st := current(c)
-	_, err := s.DB.ExecContext(c.Request().Context(), s.DB.Rebind(`UPDATE counter_sessions SET flash = ? WHERE id_hash = ?`), msg, st.idHash)
+	_, err := s.DB.ExecContext(c.Request().Context(), s.DB.Rebind(`UPDATE counter_sessions SET flash = ? WHERE id_hash = ? AND cooperative_id = ?`), msg, st.idHash, st.staff.CooperativeID)
 	return err
 }
 
@@ -218,13 +221,13 @@ func (s *Server) takeFlash(c echo.Context) (string, error) {
 	st := current(c)
 	ctx := c.Request().Context()
 	var msg string
-	if err := s.DB.GetContext(ctx, &msg, s.DB.Rebind(`SELECT flash FROM counter_sessions WHERE id_hash = ?`), st.idHash); err != nil {
+	if err := s.DB.GetContext(ctx, &msg, s.DB.Rebind(`SELECT flash FROM counter_sessions WHERE id_hash = ? AND cooperative_id = ?`), st.idHash, st.staff.CooperativeID); err != nil {
 		return "", err
 	}
 	if msg == "" {
 		return "", nil
 	}
-	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE counter_sessions SET flash = '' WHERE id_hash = ? AND flash = ?`), st.idHash, msg)
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE counter_sessions SET flash = '' WHERE id_hash = ? AND cooperative_id = ? AND flash = ?`), st.idHash, st.staff.CooperativeID, msg)
 	if err != nil {
 		return "", err
 	}
@@ -258,7 +261,7 @@ func (s *Server) login(c echo.Context) error {
 		return s.fail(c, http.StatusInternalServerError, "error.internal")
 	}
 	if st := current(c); st != nil {
-		s.endSession(c.Request().Context(), st.idHash)
+		s.endSession(c.Request().Context(), st.staff.CooperativeID, st.idHash)
 	}
 	if err := s.startSession(c, staff); err != nil {
 		s.Log.Error("counter login", "err", err)
@@ -273,7 +276,7 @@ func (s *Server) login(c echo.Context) error {
 
 func (s *Server) logout(c echo.Context) error {
 	if st := current(c); st != nil {
-		s.endSession(c.Request().Context(), st.idHash)
+		s.endSession(c.Request().Context(), st.staff.CooperativeID, st.idHash)
 	}
 	c.SetCookie(s.cookie(sessionCookie, "", -1))
 	return c.Redirect(http.StatusSeeOther, "/counter/login")
