@@ -271,6 +271,10 @@ HAVING SUM(CASE WHEN (e.side = 'D') = (a.normal = 'debit') THEN e.amount ELSE -e
 ORDER BY j.id DESC, a.id
 LIMIT ?`
 
+// pageOrder is StatementPage's order (statementPgSQL on PostgreSQL): by
+// journal id, newest first.
+const pageOrder = "j.id DESC, mv.account_id"
+
 // journalLinesMax bounds the lines of one journal for one member (one per
 // account of theirs it moved).
 const journalLinesMax = 1000
@@ -333,8 +337,11 @@ func (l *Ledger) StatementPage(ctx context.Context, coopID, memberID int64, befo
 // [from, before).
 func (l *Ledger) statementWindow(ctx context.Context, coopID, memberID, from, before int64, n int) ([]statementRow, error) {
 	var rows []statementRow
-	if err := l.db.SelectContext(ctx, &rows, l.db.Rebind(statementPageSQL),
-		coopID, from, before, coopID, memberID, coopID, memberID, n); err != nil {
+	query, args := l.db.Rebind(statementPageSQL), []any{coopID, from, before, coopID, memberID, coopID, memberID, n}
+	if l.db.Dialect == Postgres {
+		query, args = fmt.Sprintf(statementPgSQL, pageOrder), []any{coopID, memberID, from, before, n}
+	}
+	if err := l.db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("statement of member %d before journal %d: %w", memberID, before, err)
 	}
 	return rows, nil

@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,7 +26,7 @@ func TestBalancesPlanDoesNotGrowWithTheCooperative(t *testing.T) {
 			args  []any
 		}{
 			{"balances", ledger.MemberBalancesSQL, []any{big.ID, id}},
-			{"statement", ledger.StatementSQL, []any{big.ID, big.ID, id, big.ID, id, 5}},
+			{"statement", ledger.StatementPgSQL, []any{big.ID, id, 0, int64(math.MaxInt64), 5}},
 			{"loans", ledger.MemberLoansSQL, []any{big.ID, id}},
 			{"installments", ledger.MemberInstallmentsSQL, []any{big.ID, big.ID, id}},
 		} {
