@@ -50,10 +50,31 @@ func EnqueueSMSOnce(ctx context.Context, tx *sqlx.Tx, m OutboxMessage, now time.
 	return n == 1, err
 }
 
-// enqueueUnscopedSQL queues a message that belongs to no cooperative (a
-// reply to a phone nobody registered); its key is unique among those.
-const enqueueUnscopedSQL = `INSERT INTO outbox (cooperative_id, idem_key, phone, language, template, params, status, next_attempt_at, created_at, updated_at)
-VALUES (NULL, ?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (idem_key) WHERE cooperative_id IS NULL DO NOTHING`
+// RepliesTable holds the messages that belong to no cooperative (a reply
+// to a phone nobody registered, the apology for a failed answer): not the
+// outbox, which holds one cooperative's messages only and is distributed
+// by it on a Citus cluster, while these stay on its coordinator
+// (ledger/CITUS.md, migration 00020). The sender works both alike.
+const RepliesTable = "sms_replies"
+
+// RepliesFirstID is the first id of RepliesTable: a delivery report names
+// our message by its id alone, and the outbox's ids stay far below it (a
+// reply moved from the outbox by migration 00020 kept its id, which the
+// outbox never hands out again).
+const RepliesFirstID int64 = 1 << 52
+
+// TableOf is the table that holds the message with our id.
+func TableOf(id int64) string {
+	if id >= RepliesFirstID {
+		return RepliesTable
+	}
+	return "outbox"
+}
+
+// enqueueUnscopedSQL queues a message that belongs to no cooperative; its
+// key is unique among those.
+const enqueueUnscopedSQL = `INSERT INTO sms_replies (idem_key, phone, language, template, params, status, next_attempt_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING`
 
 func enqueueSMS(ctx context.Context, tx *sqlx.Tx, m OutboxMessage, now time.Time) (int, error) {
 	if m.Phone == "" || m.Template == "" || m.Key == "" {

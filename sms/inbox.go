@@ -251,7 +251,7 @@ const repliesLastHourSQL = `SELECT COUNT(*) FROM outbox WHERE cooperative_id = ?
 
 // unscopedRepliesLastHourSQL is repliesLastHourSQL for the replies that
 // belong to no cooperative (to an unregistered number, or the apology).
-const unscopedRepliesLastHourSQL = `SELECT COUNT(*) FROM outbox WHERE cooperative_id IS NULL AND phone = ? AND template = 'reply' AND created_at > ?`
+const unscopedRepliesLastHourSQL = `SELECT COUNT(*) FROM sms_replies WHERE phone = ? AND template = 'reply' AND created_at > ?`
 
 // unscopedLock is the sms_senders row that every reply to an unregistered
 // number locks (after its own phone's row), so that the daily cap is
@@ -259,15 +259,15 @@ const unscopedRepliesLastHourSQL = `SELECT COUNT(*) FROM outbox WHERE cooperativ
 const unscopedLock = "unregistered-replies"
 
 // unscopedTodaySQL counts today's replies that belong to no cooperative
-// (outbox_unscoped_created: at most the cap's rows are read).
-const unscopedTodaySQL = `SELECT COUNT(*) FROM outbox WHERE cooperative_id IS NULL AND template = 'reply' AND created_at >= ?`
+// (sms_replies_created: at most the cap's rows are read).
+const unscopedTodaySQL = `SELECT COUNT(*) FROM sms_replies WHERE template = 'reply' AND created_at >= ?`
 
 // unscopedKey is the outbox key of today's one reply to an unregistered phone.
 func (in *Inbox) unscopedKey(phone string, now time.Time) string {
 	return "unregistered:" + phone + ":" + now.In(in.zone()).Format(time.DateOnly)
 }
 
-const unscopedKeyTakenSQL = `SELECT COUNT(*) FROM outbox WHERE cooperative_id IS NULL AND idem_key = ?`
+const unscopedKeyTakenSQL = `SELECT COUNT(*) FROM sms_replies WHERE idem_key = ?`
 
 // unscopedCapReached locks the cap's row and reports whether today's
 // unregistered replies reached the cap. A phone that had today's reply

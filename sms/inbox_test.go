@@ -106,7 +106,7 @@ func (w *world) replies(t *testing.T, phone string) []string {
 	t.Helper()
 	var params []string
 	require.NoError(t, w.db.SelectContext(context.Background(), &params,
-		w.db.Rebind(`SELECT params FROM outbox WHERE phone = ? AND template = 'reply' ORDER BY id`), phone))
+		w.db.Rebind(`SELECT params FROM `+allSMS+` WHERE phone = ? AND template = 'reply' ORDER BY id`), phone))
 	out := make([]string, len(params))
 	for i, p := range params {
 		text, err := menus.RenderSMS("id", "reply", decodeParams(t, p))

@@ -86,7 +86,7 @@ func (g outboxGauge) Collect(ch chan<- prometheus.Metric) {
 		Status string `db:"status"`
 		N      int64  `db:"n"`
 	}
-	if err := g.db.SelectContext(ctx, &rows, `SELECT status, COUNT(*) AS n FROM outbox GROUP BY status`); err != nil {
+	if err := g.db.SelectContext(ctx, &rows, `SELECT status, COUNT(*) AS n FROM (SELECT status FROM outbox UNION ALL SELECT status FROM sms_replies) AS m GROUP BY status`); err != nil {
 		return
 	}
 	seen := map[string]bool{}

@@ -37,10 +37,15 @@ func inboundCount(t *testing.T, reg *prometheus.Registry, outcome string) float6
 	return 0
 }
 
+// allSMS is every message queued: the outbox's, and the replies that
+// belong to no cooperative (ledger.RepliesTable).
+const allSMS = `(SELECT id, phone, template, params, status FROM outbox
+	UNION ALL SELECT id, phone, template, params, status FROM sms_replies) AS m`
+
 func outboxRows(t *testing.T, db *ledger.DB, phone string) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.GetContext(context.Background(), &n, db.Rebind(`SELECT COUNT(*) FROM outbox WHERE phone = ?`), phone))
+	require.NoError(t, db.GetContext(context.Background(), &n, db.Rebind(`SELECT COUNT(*) FROM `+allSMS+` WHERE phone = ?`), phone))
 	return n
 }
 

@@ -2,7 +2,6 @@ package sms
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -132,15 +131,25 @@ func (s *Sender) Run(ctx context.Context) {
 	}
 }
 
-// claimSQL leases up to n due messages. On PostgreSQL, SKIP LOCKED lets
+// claimSQL leases up to n due messages of a table (%[1]s: the outbox, or
+// ledger.RepliesTable, whose messages belong to no cooperative: %[2]s is
+// the cooperative column or NULL). On PostgreSQL, SKIP LOCKED (%[3]s) lets
 // concurrent senders take disjoint rows without waiting; SQLite has one
 // writer at a time anyway.
-const claimSQL = `UPDATE outbox SET lease_until = ?, attempts = attempts + 1, updated_at = ?
-WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
-  ORDER BY next_attempt_at, id LIMIT ?%s)
-RETURNING id, cooperative_id, phone, language, template, params, attempts, lease_until`
+const claimSQL = `UPDATE %[1]s SET lease_until = ?, attempts = attempts + 1, updated_at = ?
+WHERE id IN (SELECT id FROM %[1]s WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+  ORDER BY next_attempt_at, id LIMIT ?%[3]s)
+RETURNING id, %[2]s AS cooperative_id, phone, language, template, params, attempts, lease_until`
+
+// sendTables are the tables the sender works, and what each gives as the
+// message's cooperative.
+var sendTables = []struct{ table, coop string }{
+	{"outbox", "cooperative_id"},
+	{ledger.RepliesTable, "CAST(NULL AS BIGINT)"},
+}
 
 type claimed struct {
+	table    string    // where the message is: the outbox or ledger.RepliesTable
 	ID       int64     `db:"id"`
 	CoopID   *int64    `db:"cooperative_id"`
 	Phone    string    `db:"phone"`
@@ -161,9 +170,19 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	var batch []claimed
-	q := s.DB.Rebind(fmt.Sprintf(claimSQL, lock))
-	if err := s.DB.SelectContext(ctx, &batch, q, now.Add(s.Lease).UTC(), now.UTC(), now.UTC(), now.UTC(), s.Batch); err != nil {
-		return 0, fmt.Errorf("claim outbox: %w", err)
+	for _, t := range sendTables {
+		if len(batch) >= s.Batch {
+			break
+		}
+		var got []claimed
+		q := s.DB.Rebind(fmt.Sprintf(claimSQL, t.table, t.coop, lock))
+		if err := s.DB.SelectContext(ctx, &got, q, now.Add(s.Lease).UTC(), now.UTC(), now.UTC(), now.UTC(), s.Batch-len(batch)); err != nil {
+			return 0, fmt.Errorf("claim %s: %w", t.table, err)
+		}
+		for i := range got {
+			got[i].table = t.table
+		}
+		batch = append(batch, got...)
 	}
 	for _, m := range batch {
 		if ctx.Err() != nil {
@@ -217,7 +236,7 @@ func (s *Sender) send(ctx context.Context, m claimed) {
 
 // The status only moves forward: a delivery report that arrived before this
 // update (Kannel can be that quick) keeps its status.
-const submittedSQL = `UPDATE outbox SET status = CASE WHEN status = 'queued' THEN ? ELSE status END,
+const submittedSQL = `UPDATE %s SET status = CASE WHEN status = 'queued' THEN ? ELSE status END,
   provider = ?, provider_id = ?, segments = ?, encoding = ?, lease_until = NULL, last_error = NULL, updated_at = ?
 WHERE id = ?`
 
@@ -230,25 +249,25 @@ func (s *Sender) submitted(ctx context.Context, m claimed, msg Outgoing, res Sen
 	if res.ProviderID != "" {
 		pid = res.ProviderID
 	}
-	s.record(ctx, "record submitted sms", submittedSQL, string(status), s.Provider.Name(), pid, msg.Segments, string(msg.Encoding), s.Now().UTC(), m.ID)
+	s.record(ctx, "record submitted sms", fmt.Sprintf(submittedSQL, m.table), string(status), s.Provider.Name(), pid, msg.Segments, string(msg.Encoding), s.Now().UTC(), m.ID)
 	s.Metrics.sent(s.Provider.Name(), "submitted")
 }
 
-const retrySQL = `UPDATE outbox SET next_attempt_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
+const retrySQL = `UPDATE %s SET next_attempt_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
 WHERE id = ? AND status = 'queued'`
 
 func (s *Sender) retry(ctx context.Context, m claimed, err error) {
 	delay := Backoff(s.BaseBackoff, s.MaxBackoff, m.Attempts)
 	now := s.Now()
-	s.record(ctx, "reschedule sms", retrySQL, now.Add(delay).UTC(), oneLine(err.Error(), 300), now.UTC(), m.ID)
+	s.record(ctx, "reschedule sms", fmt.Sprintf(retrySQL, m.table), now.Add(delay).UTC(), oneLine(err.Error(), 300), now.UTC(), m.ID)
 	s.Metrics.sent(s.Provider.Name(), "retry")
 }
 
-const failSQL = `UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = ?, updated_at = ?
+const failSQL = `UPDATE %s SET status = 'failed', lease_until = NULL, last_error = ?, updated_at = ?
 WHERE id = ? AND status = 'queued'`
 
 func (s *Sender) fail(ctx context.Context, m claimed, reason string) {
-	s.record(ctx, "record failed sms", failSQL, oneLine(reason, 300), s.Now().UTC(), m.ID)
+	s.record(ctx, "record failed sms", fmt.Sprintf(failSQL, m.table), oneLine(reason, 300), s.Now().UTC(), m.ID)
 	s.Metrics.sent(s.Provider.Name(), "failed")
 }
 
@@ -285,11 +304,11 @@ const rankSQL = `CASE status WHEN 'queued' THEN 0 WHEN 'submitted' THEN 1 WHEN '
 // can beat the sender's own update by milliseconds). A message still
 // waiting in the queue, or one another gateway took, is left alone: a
 // report must never stop a message from being sent.
-const applyReportByIDSQL = `UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
+const applyReportByIDSQL = `UPDATE %s SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
 WHERE id = ? AND ` + rankSQL + ` < ?
   AND ((status <> 'queued' AND provider = ?) OR (status = 'queued' AND lease_until > ?))`
 
-const applyReportByProviderSQL = `UPDATE outbox SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
+const applyReportByProviderSQL = `UPDATE %s SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
 WHERE provider = ? AND provider_id = ? AND ` + rankSQL + ` < ?`
 
 // ApplyReport records a delivery report from provider. Our own message id
@@ -304,17 +323,26 @@ func ApplyReport(ctx context.Context, db *ledger.DB, provider string, r Report, 
 	if r.Status == StatusFailed && r.Detail != "" {
 		detail = oneLine(r.Detail, 300)
 	}
-	var res sql.Result
-	var err error
 	switch {
-	case r.MessageID > 0:
-		res, err = db.ExecContext(ctx, db.Rebind(applyReportByIDSQL), string(r.Status), detail, now.UTC(), r.MessageID, r.Status.rank(),
-			provider, now.UTC())
-	case r.ProviderID != "":
-		res, err = db.ExecContext(ctx, db.Rebind(applyReportByProviderSQL), string(r.Status), detail, now.UTC(), provider, r.ProviderID, r.Status.rank())
+	case r.MessageID > 0: // our id says which table
+		return applyReport(ctx, db, fmt.Sprintf(applyReportByIDSQL, ledger.TableOf(r.MessageID)), string(r.Status), detail, now.UTC(),
+			r.MessageID, r.Status.rank(), provider, now.UTC())
+	case r.ProviderID != "": // the gateway's id is in one table or the other
+		for _, t := range sendTables {
+			moved, err := applyReport(ctx, db, fmt.Sprintf(applyReportByProviderSQL, t.table), string(r.Status), detail, now.UTC(),
+				provider, r.ProviderID, r.Status.rank())
+			if moved || err != nil {
+				return moved, err
+			}
+		}
+		return false, nil
 	default:
 		return false, errors.New("delivery report names no message")
 	}
+}
+
+func applyReport(ctx context.Context, db *ledger.DB, query string, args ...any) (bool, error) {
+	res, err := db.ExecContext(ctx, db.Rebind(query), args...)
 	if err != nil {
 		return false, fmt.Errorf("apply delivery report: %w", err)
 	}

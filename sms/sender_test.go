@@ -127,6 +127,92 @@ func TestSenderSendsRendersAndRecords(t *testing.T) {
 	})
 }
 
+// A message of no cooperative (the one daily reply to an unregistered
+// phone) lives in ledger.RepliesTable, not in the outbox, so that the
+// outbox can be distributed by cooperative (ledger/CITUS.md); the sender
+// claims, sends, retries and records it as it does the outbox's, and a
+// delivery report finds it by our id (from ledger.RepliesFirstID) or by the
+// gateway's.
+func TestSenderSendsRepliesOfNoCooperative(t *testing.T) {
+	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
+		ctx := context.Background()
+		c := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+		coop := ledgertest.NewCoop(t, db, "RPL")
+		receipt := queue(t, db, coop.ID, ledger.OutboxMessage{CooperativeID: coop.ID, Key: "k", Phone: mariaPhone, Template: ledger.TmplPINChanged}, c.Now())
+		stranger := "+6281399990000"
+		require.NoError(t, db.InTx(ctx, func(tx *sqlx.Tx) error {
+			return ledger.EnqueueSMS(ctx, tx, ledger.OutboxMessage{Key: "unregistered:x", Phone: stranger, Template: "reply",
+				Params: map[string]string{"text": "Nomor ini belum terdaftar."}}, c.Now())
+		}))
+		var reply int64
+		require.NoError(t, db.GetContext(ctx, &reply, db.Rebind(`SELECT id FROM sms_replies WHERE phone = ?`), stranger))
+		assert.GreaterOrEqual(t, reply, ledger.RepliesFirstID, "its id says which table")
+		assert.Equal(t, ledger.RepliesTable, ledger.TableOf(reply))
+		assert.Equal(t, "outbox", ledger.TableOf(receipt))
+		var inOutbox int
+		require.NoError(t, db.GetContext(ctx, &inOutbox, db.Rebind(`SELECT COUNT(*) FROM outbox WHERE phone = ? OR cooperative_id IS NULL`), stranger))
+		assert.Zero(t, inOutbox, "the outbox holds one cooperative's messages only")
+
+		replyRow := func() outboxRow {
+			t.Helper()
+			var r outboxRow
+			require.NoError(t, db.GetContext(ctx, &r,
+				db.Rebind(`SELECT status, attempts, segments, provider_id, last_error FROM sms_replies WHERE id = ?`), reply))
+			return r
+		}
+		// The outbox's message goes first; the reply's gateway call fails
+		// and is retried after its backoff, in its own table.
+		g := &gateway{errs: []error{nil, sms.ClassifyHTTP(503, "Temporal failure, try again later.")}}
+		s := newSender(db, g, c)
+		n, err := s.SendDue(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 2, n, "one batch claims from both tables")
+		assert.Equal(t, "submitted", row(t, db, receipt).Status)
+		r := replyRow()
+		assert.Equal(t, "queued", r.Status)
+		assert.Equal(t, 1, r.Attempts)
+		assert.Contains(t, *r.LastError, "503")
+		c.Add(time.Minute + time.Second)
+		_, err = s.SendDue(ctx)
+		require.NoError(t, err)
+		r = replyRow()
+		assert.Equal(t, "submitted", r.Status)
+		assert.Equal(t, "gw-"+fmt.Sprint(reply), *r.Provider)
+		assert.Equal(t, "Nomor ini belum terdaftar.", g.texts[reply])
+		assert.Equal(t, 1, g.counts()[reply])
+
+		apply := func(r sms.Report) bool {
+			moved, err := sms.ApplyReport(ctx, db, "kannel", r, c.Now())
+			require.NoError(t, err)
+			return moved
+		}
+		assert.True(t, apply(sms.Report{ProviderID: "gw-" + fmt.Sprint(reply), Status: sms.StatusSent}), "found by the gateway's id")
+		assert.Equal(t, "sent", replyRow().Status)
+		assert.True(t, apply(sms.Report{MessageID: reply, Status: sms.StatusDelivered}), "found by our id")
+		assert.Equal(t, "delivered", replyRow().Status)
+		assert.Equal(t, "submitted", row(t, db, receipt).Status, "the outbox's message is another one")
+		assert.False(t, apply(sms.Report{MessageID: reply + 1, Status: sms.StatusDelivered}), "no such reply")
+
+		// A batch of one takes the outbox's due message before a reply.
+		s.Batch = 1
+		later := queue(t, db, coop.ID, ledger.OutboxMessage{CooperativeID: coop.ID, Key: "k2", Phone: mariaPhone, Template: ledger.TmplPINChanged}, c.Now())
+		require.NoError(t, db.InTx(ctx, func(tx *sqlx.Tx) error {
+			return ledger.EnqueueSMS(ctx, tx, ledger.OutboxMessage{Key: "unregistered:y", Phone: stranger, Template: "reply",
+				Params: map[string]string{"text": "Lagi."}}, c.Now())
+		}))
+		n, err = s.SendDue(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		assert.Equal(t, "submitted", row(t, db, later).Status)
+		n, err = s.SendDue(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "then the reply")
+		var queued int
+		require.NoError(t, db.GetContext(ctx, &queued, `SELECT COUNT(*) FROM sms_replies WHERE status = 'queued'`))
+		assert.Zero(t, queued)
+	})
+}
+
 func TestSenderRetriesWithBackoffThenFails(t *testing.T) {
 	ledgertest.EachDB(t, func(t *testing.T, db *ledger.DB) {
 		c := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}

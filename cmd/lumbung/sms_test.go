@@ -143,7 +143,8 @@ func outboxStatus(t *testing.T, env *testEnv, template, phone string) []string {
 	t.Helper()
 	var st []string
 	require.NoError(t, env.app.db.SelectContext(context.Background(), &st, env.app.db.Rebind(
-		`SELECT status FROM outbox WHERE template = ? AND phone = ? ORDER BY id`), template, phone))
+		`SELECT status FROM (SELECT id, template, phone, status FROM outbox
+		 UNION ALL SELECT id, template, phone, status FROM sms_replies) AS m WHERE template = ? AND phone = ? ORDER BY id`), template, phone))
 	return st
 }
 
