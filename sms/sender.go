@@ -304,9 +304,15 @@ const rankSQL = `CASE status WHEN 'queued' THEN 0 WHEN 'submitted' THEN 1 WHEN '
 // can beat the sender's own update by milliseconds). A message still
 // waiting in the queue, or one another gateway took, is left alone: a
 // report must never stop a message from being sent.
-const applyReportByIDSQL = `UPDATE %s SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
+//
+// Kannel can send two reports (submitted to the operator, then delivered)
+// before the sender's update: while no gateway is recorded (provider NULL)
+// the sender's lease is kept, so the second report is taken as the first
+// was.
+const applyReportByIDSQL = `UPDATE %s SET status = ?, last_error = COALESCE(?, last_error),
+  lease_until = CASE WHEN provider IS NULL THEN lease_until END, updated_at = ?
 WHERE id = ? AND ` + rankSQL + ` < ?
-  AND ((status <> 'queued' AND provider = ?) OR (status = 'queued' AND lease_until > ?))`
+  AND ((status <> 'queued' AND provider = ?) OR ((status = 'queued' OR provider IS NULL) AND lease_until > ?))`
 
 const applyReportByProviderSQL = `UPDATE %s SET status = ?, last_error = COALESCE(?, last_error), lease_until = NULL, updated_at = ?
 WHERE provider = ? AND provider_id = ? AND ` + rankSQL + ` < ?`
