@@ -87,7 +87,7 @@ func row(t *testing.T, db *ledger.DB, id int64) outboxRow {
 	t.Helper()
 	var r outboxRow
 	require.NoError(t, db.GetContext(context.Background(), &r,
-		db.Rebind(`SELECT status, attempts, segments, provider_id, last_error FROM outbox WHERE id = ?`), id))
+		db.Rebind(`SELECT status, attempts, segments, provider_id, last_error FROM `+ledger.TableOf(id)+` WHERE id = ?`), id))
 	return r
 }
 
@@ -153,13 +153,7 @@ func TestSenderSendsRepliesOfNoCooperative(t *testing.T) {
 		require.NoError(t, db.GetContext(ctx, &inOutbox, db.Rebind(`SELECT COUNT(*) FROM outbox WHERE phone = ? OR cooperative_id IS NULL`), stranger))
 		assert.Zero(t, inOutbox, "the outbox holds one cooperative's messages only")
 
-		replyRow := func() outboxRow {
-			t.Helper()
-			var r outboxRow
-			require.NoError(t, db.GetContext(ctx, &r,
-				db.Rebind(`SELECT status, attempts, segments, provider_id, last_error FROM sms_replies WHERE id = ?`), reply))
-			return r
-		}
+		replyRow := func() outboxRow { t.Helper(); return row(t, db, reply) } // in sms_replies
 		// The outbox's message goes first; the reply's gateway call fails
 		// and is retried after its backoff, in its own table.
 		g := &gateway{errs: []error{nil, sms.ClassifyHTTP(503, "Temporal failure, try again later.")}}
