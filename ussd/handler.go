@@ -422,7 +422,7 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 	apply := func(old []byte) ([]byte, error) {
 		var s menus.Session
 		if old != nil {
-			if err := json.Unmarshal(old, &s); err != nil {
+			if err := menus.DecodeSession(old, &s); err != nil {
 				return nil, fmt.Errorf("decode session: %w", err)
 			}
 			lang = s.Lang
@@ -477,7 +477,7 @@ func (h *Handler) run(ctx context.Context, req Request) (reply menus.Reply, scre
 		}
 		// An ended session is kept until its TTL so a retried last hop
 		// still gets the identical reply.
-		return json.Marshal(s)
+		return menus.EncodeSession(&s)
 	}
 	var limit Limit
 	if h.Limiter != nil && h.RateLimit > 0 {
