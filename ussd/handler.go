@@ -60,6 +60,7 @@ type Handler struct {
 	workers hopWorkers
 	keyOnce sync.Once
 	key     []byte
+	macs    sync.Pool // HMACs under key, for trail
 }
 
 // hopWorkers run hops on goroutines that stay for the next hop a while: a

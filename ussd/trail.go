@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"strings"
 
 	"github.com/lumbung-id/lumbung/menus"
@@ -57,11 +59,17 @@ func (h *Handler) historyKey() []byte {
 // trail is the MAC of a session's input history; key (provider and session
 // id) is part of it, so one session's trail is worth nothing in another.
 func (h *Handler) trail(key, history string) string {
-	mac := hmac.New(sha256.New, h.historyKey())
-	mac.Write([]byte(key))
-	mac.Write([]byte{0})
-	mac.Write([]byte(history))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:trailBytes])
+	mac, _ := h.macs.Get().(hash.Hash)
+	if mac == nil {
+		mac = hmac.New(sha256.New, h.historyKey())
+	}
+	defer h.macs.Put(mac)
+	mac.Reset() // an HMAC resets to its keyed state: the key is not hashed again
+	var sum [sha256.Size]byte
+	_, _ = io.WriteString(mac, key)
+	_, _ = mac.Write([]byte{0})
+	_, _ = io.WriteString(mac, history)
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0])[:trailBytes])
 }
 
 // sameTrail compares a computed trail with the stored one in constant time.

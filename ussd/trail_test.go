@@ -2,7 +2,12 @@ package ussd
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lumbung-id/lumbung/menus"
@@ -75,6 +80,24 @@ func TestTrailIsKeyed(t *testing.T) {
 	if bytes.Equal(k1, secret[:32]) {
 		t.Error("the key is the secret itself")
 	}
+	// The pooled HMACs, used again and at once by many hops, give what a
+	// fresh HMAC-SHA256 of key, NUL, history gives.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 200 {
+				key, history := fmt.Sprintf("africastalking:s%d", i), strings.Repeat("1*", j%7)+"246810"
+				mac := hmac.New(sha256.New, k1)
+				mac.Write([]byte(key + "\x00" + history))
+				want := base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:16])
+				if got := a.trail(key, history); got != want {
+					t.Errorf("trail(%q, %q) = %q, want %q", key, history, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 	if _, err := NewHistoryKey([]byte("short")); err == nil {
 		t.Error("a short secret was taken")
 	}
