@@ -17,8 +17,10 @@ import (
 // PostgreSQL tells every instance at once (triggers of migration 00013
 // NOTIFY the phone or the holder on channel lumbung_callers); the TTL covers
 // the rest (a notice lost between a dropped listener connection and its
-// reconnect, which also clears everything).
-const CallerCacheTTL = 30 * time.Second
+// reconnect, which also clears everything). Five minutes covers the redial
+// of a member whose session the network dropped, and the next errand of the
+// same visit; a cached identity only picks the first screen.
+const CallerCacheTTL = 5 * time.Minute
 
 // CallerCacheMax bounds the phones the cache holds (about 0.5 KB each).
 const CallerCacheMax = 100_000
