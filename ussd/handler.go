@@ -204,13 +204,11 @@ func (h *Handler) hop(a Adapter) echo.HandlerFunc {
 			h.Metrics.Hops.WithLabelValues(a.Name(), "", outcomeBadRequest).Inc()
 			return c.String(http.StatusBadRequest, reason)
 		}
-		ctx, cancel := context.WithTimeout(c.Request().Context(), h.HopDeadline)
-		defer cancel()
 		var ans hopAnswer
 		if h.Backends != nil && h.Backends.Down() {
 			ans = hopAnswer{menus.Failure("id"), "", outcomeUnavailable}
 		} else {
-			ans = h.answer(ctx, req)
+			ans = h.answer(c.Request().Context(), req)
 		}
 		if c.Request().Context().Err() != nil {
 			// The provider closed the request (the member hung up, the
@@ -240,9 +238,9 @@ type hopAnswer struct {
 	outcome string
 }
 
-// answer runs the hop and returns its answer, or the polite END once the
-// budget is spent: the hop's context is then cancelled, so whatever heeds it
-// stops. A detached hop is not waited for: a driver call stuck on a backend
+// answer runs the hop under the hop deadline and returns its answer, or the
+// polite END once the budget is spent: the hop's context is then cancelled,
+// so whatever heeds it stops. A detached hop is not waited for: a driver call stuck on a backend
 // that does not answer ends when the connection does; the session hold it
 // may keep lapses by itself, and a commit after the lapse stores nothing.
 // A hop past its budget that is writing, or waiting for its session's other
@@ -253,7 +251,9 @@ func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
 	if budget <= 0 || budget > h.HopDeadline {
 		budget = h.HopDeadline
 	}
-	work, cancel := context.WithCancel(ctx)
+	// One context for the hop: the deadline, and the cancel once the
+	// handler answers without the work.
+	work, cancel := context.WithTimeout(ctx, h.HopDeadline)
 	defer cancel()
 	g := &hopGate{}
 	work = context.WithValue(work, hopGateKey{}, g)
@@ -295,7 +295,7 @@ func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
 		select {
 		case a := <-done:
 			return a
-		case <-ctx.Done():
+		case <-work.Done(): // the deadline (or the request's end); nothing else cancels it yet
 			// The work sees the same deadline: give it a moment to say so
 			// itself (a busy session's own screen) before answering for it.
 			grace := time.NewTimer(stuckGrace)
