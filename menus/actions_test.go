@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/lumbung-id/lumbung/ledger"
 	"github.com/lumbung-id/lumbung/members"
@@ -252,4 +253,17 @@ func TestPINStandsForMoneyOnlyAMoment(t *testing.T) {
 	res = e.Input(ctx, s, "975310")
 	assert.Len(t, books.repays, 1, "the PIN again, then the repayment")
 	assert.True(t, res.Reply.End)
+}
+
+// TestPlainShortcutIsPlain: the ASCII shortcut answers what the rune-by-rune
+// spelling answers, for any text and for every ASCII byte.
+func TestPlainShortcutIsPlain(t *testing.T) {
+	for c := range 0x80 {
+		s := "a" + string(rune(c)) + "b"
+		require.Equal(t, spellPlain(s), plain(s), "byte %#x", c)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		s := rapid.OneOf(rapid.String(), rapid.StringMatching(`[ -~\t\n]{0,30}`), rapid.Map(rapid.SliceOf(rapid.Byte()), func(b []byte) string { return string(b) })).Draw(t, "s")
+		require.Equal(t, spellPlain(s), plain(s))
+	})
 }

@@ -36,6 +36,14 @@ var plainRunes = map[rune]string{
 // database (names, loan numbers, memos) pass through it before they reach
 // a screen; the catalogue is GSM-7 already (a test checks it).
 func plain(s string) string {
+	if plainASCII(s) {
+		return s // the common case: nothing to change, nothing to allocate
+	}
+	return spellPlain(s)
+}
+
+// spellPlain is plain, rune by rune.
+func spellPlain(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		if p, ok := plainRunes[r]; ok {
@@ -49,6 +57,26 @@ func plain(s string) string {
 		b.WriteByte('?')
 	}
 	return b.String()
+}
+
+// asciiKept[c] says that plain keeps the ASCII byte c as it is.
+var asciiKept = func() (kept [0x80]bool) {
+	for c := range rune(0x80) {
+		_, replaced := plainRunes[c]
+		_, gsm := gsm7Cost[c]
+		kept[c] = gsm && !replaced
+	}
+	return kept
+}()
+
+// plainASCII reports whether plain(s) is s: every byte ASCII and kept.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || !asciiKept[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // ident shows an identifier (a loan or member number) in at most n
