@@ -240,8 +240,8 @@ type hopAnswer struct {
 
 // answer runs the hop under the hop deadline and returns its answer, or the
 // polite END once the budget is spent: the hop's context is then cancelled,
-// so whatever heeds it stops. A detached hop is not waited for: a driver call stuck on a backend
-// that does not answer ends when the connection does; the session hold it
+// so whatever heeds it stops. A detached hop is not waited for: a driver
+// call stuck on a backend that does not answer ends when the connection does; the session hold it
 // may keep lapses by itself, and a commit after the lapse stores nothing.
 // A hop past its budget that is writing, or waiting for its session's other
 // hop, gets until the hop deadline.
@@ -295,7 +295,7 @@ func (h *Handler) answer(ctx context.Context, req Request) hopAnswer {
 		select {
 		case a := <-done:
 			return a
-		case <-work.Done(): // the deadline (or the request's end); nothing else cancels it yet
+		case <-work.Done(): // the deadline, the request's end, or the work's (its answer is then in done)
 			// The work sees the same deadline: give it a moment to say so
 			// itself (a busy session's own screen) before answering for it.
 			grace := time.NewTimer(stuckGrace)
